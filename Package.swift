@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Polder's modules, bottom up: C shims → primitives → protocol (pure) → broker wiring → executables.
+let package = Package(
+    name: "Polder",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "polderd", targets: ["polderd"]),
+        .executable(name: "polder", targets: ["polder"]),
+        .executable(name: "polder-bench", targets: ["polder-bench"]),
+        .library(name: "PolderClient", targets: ["PolderClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries from Debian, seen through module maps and shim headers.
+        .systemLibrary(name: "CLibevent", pkgConfig: "libevent", providers: [.apt(["libevent-dev"])]),
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+
+        // Primitives.
+        .target(name: "Platform"),
+        .target(name: "Sodium", dependencies: ["CSodium"]),
+        .target(name: "EventLoop", dependencies: ["CLibevent", "Platform"]),
+
+        // Protocol: pure, no I/O, deterministic.
+        .target(name: "Wire", dependencies: ["Sodium"]),
+
+        // Wiring protocol to I/O.
+        .target(name: "Broker", dependencies: [
+            "Wire", "EventLoop", "Platform", "Sodium",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "PolderClient", dependencies: ["Wire", "EventLoop", "Platform", "Sodium"]),
+
+        // Executables.
+        .executableTarget(name: "polderd", dependencies: [
+            "Broker", "Platform",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "polder", dependencies: [
+            "PolderClient", "Platform",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "polder-bench", dependencies: [
+            "PolderClient", "Platform", "Sodium",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Tests: one target per module, plus real-process integration tests.
+        .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
+        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "Sodium"]),
+        .testTarget(name: "BrokerTests", dependencies: ["Broker", "PolderClient", "Wire"]),
+        .testTarget(name: "PolderClientTests", dependencies: ["PolderClient", "Wire", "Sodium", "Platform"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["PolderClient", "Wire", "Sodium", "Platform", "EventLoop"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,20 @@
+/// A 256-bit secret key for the AEAD ciphers, kept in guarded memory.
+public struct SymmetricKey: Sendable {
+    public static let byteCount = 32
+    public let secret: SecureBytes
+
+    /// A fresh random key.
+    public init() {
+        secret = SecureBytes(randomCount: Self.byteCount)
+    }
+
+    /// A key from its 32 bytes.
+    public init(_ bytes: [UInt8]) throws(SodiumError) {
+        try SodiumError.checkLength(bytes, Self.byteCount, "a symmetric key")
+        secret = SecureBytes(bytes)
+    }
+
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        secret.withUnsafeBytes(body)
+    }
+}
