@@ -7,7 +7,7 @@ import Darwin
 /// Process environment and clocks.
 public enum Environment {
     /// The value of an environment variable, or nil when unset or empty.
-    public static func get(_ name: String) -> String? {
+    public static func value(_ name: String) -> String? {
         guard let value = getenv(name) else { return nil }
         let string = String(cString: value)
         return string.isEmpty ? nil : string
@@ -15,7 +15,7 @@ public enum Environment {
 
     /// The user's home directory.
     public static var homeDirectory: String {
-        get("HOME") ?? "/"
+        value("HOME") ?? "/"
     }
 
     /// Nanoseconds on a monotonic clock, for measuring durations.

@@ -1,0 +1,203 @@
+import CLibevent
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A TCP connection on an event loop (a libevent bufferevent) that exchanges length-prefixed frames:
+/// a 4-byte big-endian length, then that many bytes. A length over `maximumFrameLength` is refused
+/// from the 4-byte prefix alone, before anything is buffered for it.
+///
+/// Back-pressure: reading pauses while unprocessed input exceeds the read high-water mark, and
+/// `onOutputOverflow` fires when queued output passes `outputLimit` (a peer that does not read).
+/// Use it on its loop thread only.
+public final class Connection {
+    /// Why a connection ended.
+    public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
+        case peerClosed
+        case error(String)
+        case frameTooLarge(length: Int, limit: Int)
+        case closedLocally
+
+        public var description: String {
+            switch self {
+            case .peerClosed: "closed by peer"
+            case .error(let text): text
+            case let .frameTooLarge(length, limit): "frame of \(length) bytes exceeds the limit of \(limit)"
+            case .closedLocally: "closed locally"
+            }
+        }
+    }
+
+    public struct Options: Sendable {
+        public var maximumFrameLength: Int
+        /// Queued output beyond this calls `onOutputOverflow`.
+        public var outputLimit: Int
+        /// Reading pauses while this much input is unprocessed.
+        public var readHighWaterMark: Int
+
+        public init(maximumFrameLength: Int, outputLimit: Int = 8 << 20, readHighWaterMark: Int = 256 << 10) {
+            self.maximumFrameLength = maximumFrameLength
+            self.outputLimit = outputLimit
+            self.readHighWaterMark = max(readHighWaterMark, maximumFrameLength + 4)
+        }
+    }
+
+    private var bufferEvent: OpaquePointer?
+    private let options: Options
+    private var connectHandler: ((EventLoopError?) -> Void)?
+    private var closing = false
+    /// The peer's address.
+    public let peer: SocketAddress
+
+    /// Called with each complete frame body.
+    public var onFrame: ([UInt8]) -> Void = { _ in }
+    /// Called once when the connection ends, however it ends (not after `close()`).
+    public var onClose: (CloseReason) -> Void = { _ in }
+    /// Called when queued output exceeds `outputLimit`.
+    public var onOutputOverflow: () -> Void = {}
+
+    /// Wraps an accepted socket.
+    public init(loop: EventLoop, socket: Int32, peer: SocketAddress, options: Options) {
+        self.options = options
+        self.peer = peer
+        setNoDelay(socket)
+        bufferEvent = bufferevent_socket_new(loop.base, socket, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue))
+        configure()
+    }
+
+    /// Connects to `address`; `completion` gets nil once connected, or the error.
+    public init(loop: EventLoop, connectingTo address: SocketAddress, options: Options,
+                completion: @escaping (EventLoopError?) -> Void) {
+        self.options = options
+        self.peer = address
+        connectHandler = completion
+        bufferEvent = bufferevent_socket_new(loop.base, -1, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue))
+        configure()
+        let status = address.withSockaddr { bufferevent_socket_connect(bufferEvent, $0, Int32($1)) }
+        if status != 0 {
+            let message = "cannot connect to \(address): \(String(cString: strerror(errno)))"
+            let connection = LoopBound(self, loop: loop)
+            loop.execute { connection.value.failConnect(message) }
+        }
+    }
+
+    deinit {
+        if let bufferEvent { bufferevent_free(bufferEvent) }
+    }
+
+    private func configure() {
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        bufferevent_setcb(bufferEvent, readCallback, writeCallback, eventCallback, context)
+        bufferevent_setwatermark(bufferEvent, Int16(EV_READ), 0, options.readHighWaterMark)
+        bufferevent_enable(bufferEvent, Int16(EV_READ | EV_WRITE))
+    }
+
+    private func setNoDelay(_ socket: Int32) {
+        var one: Int32 = 1
+        setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    public var isOpen: Bool { bufferEvent != nil && !closing }
+
+    /// Bytes queued for sending.
+    public var queuedOutput: Int {
+        guard let bufferEvent else { return 0 }
+        return evbuffer_get_length(bufferevent_get_output(bufferEvent))
+    }
+
+    /// Queues one frame.
+    public func send(frame body: [UInt8]) {
+        guard let bufferEvent, !closing else { return }
+        let output = bufferevent_get_output(bufferEvent)
+        var prefix = UInt32(body.count).bigEndian
+        evbuffer_add(output, &prefix, 4)
+        body.withUnsafeBytes { _ = evbuffer_add(output, $0.baseAddress, $0.count) }
+        if evbuffer_get_length(output) > options.outputLimit { onOutputOverflow() }
+    }
+
+    /// Closes at once; `onClose` is not called.
+    public func close() {
+        if let bufferEvent { bufferevent_free(bufferEvent) }
+        bufferEvent = nil
+    }
+
+    /// Stops reading, sends what is queued, then closes and calls `onClose(.closedLocally)`.
+    public func closeAfterFlush() {
+        guard let bufferEvent, !closing else { return }
+        closing = true
+        bufferevent_disable(bufferEvent, Int16(EV_READ))
+        if queuedOutput == 0 { finish(.closedLocally) }
+    }
+
+    private func finish(_ reason: CloseReason) {
+        guard bufferEvent != nil else { return }
+        close()
+        onClose(reason)
+    }
+
+    private func failConnect(_ message: String) {
+        close()
+        if let handler = connectHandler {
+            connectHandler = nil
+            handler(EventLoopError(message))
+        }
+    }
+
+    fileprivate func readable() {
+        guard let bufferEvent else { return }
+        let input = bufferevent_get_input(bufferEvent)
+        while self.bufferEvent != nil, !closing {
+            let available = evbuffer_get_length(input)
+            if available < 4 { return }
+            var prefix: UInt32 = 0
+            evbuffer_copyout(input, &prefix, 4)
+            let length = Int(UInt32(bigEndian: prefix))
+            if length > options.maximumFrameLength {
+                finish(.frameTooLarge(length: length, limit: options.maximumFrameLength))
+                return
+            }
+            if available < 4 + length { return }
+            evbuffer_drain(input, 4)
+            let body = [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
+                if length > 0 { evbuffer_remove(input, buffer.baseAddress, length) }
+                count = length
+            }
+            onFrame(body)
+        }
+    }
+
+    fileprivate func writable() {
+        if closing && queuedOutput == 0 { finish(.closedLocally) }
+    }
+
+    fileprivate func event(_ what: Int16) {
+        if what & Int16(BEV_EVENT_CONNECTED) != 0 {
+            if let handler = connectHandler {
+                connectHandler = nil
+                handler(nil)
+            }
+            return
+        }
+        if connectHandler != nil {
+            failConnect("cannot connect to \(peer): \(String(cString: strerror(errno)))")
+            return
+        }
+        if what & Int16(BEV_EVENT_EOF) != 0 {
+            finish(.peerClosed)
+        } else if what & Int16(BEV_EVENT_ERROR) != 0 {
+            finish(.error(String(cString: strerror(errno))))
+        }
+    }
+}
+
+private func readCallback(_ bufferEvent: OpaquePointer?, _ argument: UnsafeMutableRawPointer?) {
+    Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().readable()
+}
+
+private func writeCallback(_ bufferEvent: OpaquePointer?, _ argument: UnsafeMutableRawPointer?) {
+    Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().writable()
+}
+
+private func eventCallback(_ bufferEvent: OpaquePointer?, _ what: Int16, _ argument: UnsafeMutableRawPointer?) {
+    Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().event(what)
+}

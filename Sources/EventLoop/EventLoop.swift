@@ -1,0 +1,111 @@
+import CLibevent
+import Platform
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One libevent `event_base` and the thread that runs it. State the loop owns is touched only on
+/// that thread; other threads hand it work with `execute`, which wakes the loop with `event_active`.
+public final class EventLoop: @unchecked Sendable {
+    private static let threadingEnabled: Bool = {
+        signal(SIGPIPE, SIG_IGN)  // libevent writes with writev; a closed peer must not kill us
+        return evthread_use_pthreads() == 0
+    }()
+
+    let base: OpaquePointer
+    private var wakeup: OpaquePointer!
+    private let lock = PthreadMutex()
+    private var pending: [@Sendable () -> Void] = []
+    private var loopThread: pthread_t?
+    private var stopped = false
+
+    public init() throws(EventLoopError) {
+        guard Self.threadingEnabled else { throw EventLoopError("libevent could not enable pthreads locking") }
+        guard let base = event_base_new() else { throw EventLoopError("libevent could not create an event base") }
+        self.base = base
+        wakeup = polder_evuser_new(base, wakeupCallback, Unmanaged.passUnretained(self).toOpaque())
+        event_add(wakeup, nil)
+    }
+
+    deinit {
+        event_free(wakeup)
+        event_base_free(base)
+    }
+
+    /// Starts a thread that runs a new loop until `stop()`.
+    public static func startThread() throws(EventLoopError) -> EventLoop {
+        let loop = try EventLoop()
+        let box = Unmanaged.passRetained(loop)
+        var thread = pthread_t()
+        let status = pthread_create(&thread, nil, { argument in
+            let loop = Unmanaged<EventLoop>.fromOpaque(argument!).takeRetainedValue()
+            loop.run()
+            return nil
+        }, box.toOpaque())
+        guard status == 0 else {
+            box.release()
+            throw EventLoopError("cannot start an event loop thread: error \(status)")
+        }
+        pthread_detach(thread)
+        return loop
+    }
+
+    /// Runs the loop on the calling thread until `stop()`.
+    public func run() {
+        lock.withLock { loopThread = pthread_self() }
+        event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY)
+        drain()
+        lock.withLock { loopThread = nil }
+    }
+
+    /// Makes `run()` return after the current callbacks; callable from any thread.
+    public func stop() {
+        execute { [self] in
+            stopped = true
+            event_base_loopbreak(base)
+        }
+    }
+
+    /// Whether the caller is on this loop's thread.
+    public var inEventLoop: Bool {
+        lock.withLock { loopThread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+    }
+
+    /// Runs `work` on the loop thread soon; callable from any thread.
+    public func execute(_ work: @escaping @Sendable () -> Void) {
+        lock.withLock { pending.append(work) }
+        event_active(wakeup, EV_READ, 0)
+    }
+
+    fileprivate func drain() {
+        while true {
+            let batch = lock.withLock { () -> [@Sendable () -> Void] in
+                defer { pending.removeAll(keepingCapacity: true) }
+                return pending
+            }
+            if batch.isEmpty { return }
+            for work in batch { work() }
+        }
+    }
+}
+
+private func wakeupCallback(_ fd: Int32, _ what: Int16, _ argument: UnsafeMutableRawPointer?) {
+    Unmanaged<EventLoop>.fromOpaque(argument!).takeUnretainedValue().drain()
+}
+
+/// A value that belongs to one event loop: it may cross threads inside `@Sendable` closures, but
+/// is read or written only on its loop (checked).
+public struct LoopBound<Value>: @unchecked Sendable {
+    private let stored: Value
+    public let loop: EventLoop
+
+    public init(_ value: Value, loop: EventLoop) {
+        self.stored = value
+        self.loop = loop
+    }
+
+    public var value: Value {
+        precondition(loop.inEventLoop, "a loop-bound value was used off its loop")
+        return stored
+    }
+}

@@ -1,0 +1,80 @@
+import CLibevent
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An IPv4 or IPv6 address and port, parsed from `HOST:PORT` (`[v6]:PORT` for IPv6; host names
+/// are resolved).
+public struct SocketAddress: Sendable, CustomStringConvertible {
+    var storage = sockaddr_storage()
+    var length: socklen_t = 0
+    public let text: String
+
+    public init(_ text: String) throws(EventLoopError) {
+        self.text = text
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
+            throw EventLoopError("'\(text)' is not HOST:PORT")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &result)
+        guard status == 0, let first = result else {
+            throw EventLoopError("cannot resolve '\(host)': \(String(cString: gai_strerror(status)))")
+        }
+        defer { freeaddrinfo(result) }
+        length = first.pointee.ai_addrlen
+        withUnsafeMutableBytes(of: &storage) { destination in
+            destination.copyMemory(from: UnsafeRawBufferPointer(start: first.pointee.ai_addr, count: Int(length)))
+        }
+    }
+
+    init(storage: sockaddr_storage, length: socklen_t) {
+        self.storage = storage
+        self.length = length
+        text = Self.format(storage)
+    }
+
+    public var description: String { text }
+
+    /// The port number.
+    public var port: UInt16 {
+        var copy = storage
+        return withUnsafePointer(to: &copy) { pointer in
+            pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
+        }
+    }
+
+    func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+        var copy = storage
+        return withUnsafePointer(to: &copy) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
+        }
+    }
+
+    private static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func format(_ storage: sockaddr_storage) -> String {
+        var copy = storage
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        return withUnsafePointer(to: &copy) { pointer -> String in
+            if Int32(storage.ss_family) == AF_INET6 {
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
+                    var raw = address.pointee.sin6_addr
+                    inet_ntop(AF_INET6, &raw, &buffer, socklen_t(buffer.count))
+                    return "[\(text(buffer))]:\(UInt16(bigEndian: address.pointee.sin6_port))"
+                }
+            }
+            return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
+                var raw = address.pointee.sin_addr
+                inet_ntop(AF_INET, &raw, &buffer, socklen_t(buffer.count))
+                return "\(text(buffer)):\(UInt16(bigEndian: address.pointee.sin_port))"
+            }
+        }
+    }
+}

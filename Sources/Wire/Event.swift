@@ -1,0 +1,151 @@
+import Sodium
+
+/// A topic's ID: the public key of the topic's key pair.
+public typealias TopicID = SigningPublicKey
+
+/// An event's ID: BLAKE2b-256 of its signed bytes (the encoded body).
+public struct EventID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public static let byteCount = 32
+    public let bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) throws(WireError) {
+        guard bytes.count == Self.byteCount else { throw WireError(.invalidValue, "an event ID is 32 bytes, got \(bytes.count)") }
+        self.bytes = bytes
+    }
+
+    init(hashing body: [UInt8]) {
+        bytes = BLAKE2b.hash(body, outputByteCount: Self.byteCount)
+    }
+
+    /// Lowercase hex.
+    public var description: String { Hex.encode(bytes) }
+
+    public static func < (a: EventID, b: EventID) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+}
+
+/// An event as its publisher signs it (protocol/README.md, "Event").
+public struct Event: Sendable, Equatable {
+    static let tag: UInt8 = 0x45  // "E"
+    static let version: UInt8 = 1
+
+    public var topic: TopicID
+    public var publisher: SigningPublicKey
+    /// Counts from 1 per publisher per topic, so brokers detect gaps without decrypting.
+    public var sequence: UInt64
+    /// IDs of the events this one causally follows, ascending and distinct.
+    public var dependencies: [EventID]
+    /// Publisher's clock, milliseconds since the Unix epoch.
+    public var time: UInt64
+    /// Milliseconds since the Unix epoch after which brokers drop it; 0 means never.
+    public var expiry: UInt64
+    /// The topic epoch whose key encrypts the payload.
+    public var epoch: UInt32
+    /// The encrypted payload (see `PayloadCipher`).
+    public var payload: [UInt8]
+
+    public init(topic: TopicID, publisher: SigningPublicKey, sequence: UInt64, dependencies: [EventID] = [], time: UInt64,
+                expiry: UInt64 = 0, epoch: UInt32, payload: [UInt8]) {
+        self.topic = topic
+        self.publisher = publisher
+        self.sequence = sequence
+        self.dependencies = Array(Set(dependencies)).sorted()
+        self.time = time
+        self.expiry = expiry
+        self.epoch = epoch
+        self.payload = payload
+    }
+
+    /// The canonical encoding: the bytes the publisher signs.
+    public func encodedBody() -> [UInt8] {
+        var writer = ByteWriter(capacity: 160 + payload.count + dependencies.count * 32)
+        writer.u8(Self.tag)
+        writer.u8(Self.version)
+        writer.raw(topic.bytes)
+        writer.raw(publisher.bytes)
+        writer.u64(sequence)
+        writer.u64(time)
+        writer.u64(expiry)
+        writer.u8(UInt8(dependencies.count))
+        for dependency in dependencies { writer.raw(dependency.bytes) }
+        writer.u32(epoch)
+        writer.bytes32(payload)
+        return writer.bytes
+    }
+
+    /// Signs with the publisher's key pair, which must match `publisher`.
+    public func signed(by keyPair: SigningKeyPair) -> SignedEvent {
+        precondition(keyPair.publicKey == publisher, "an event is signed by its publisher")
+        let body = encodedBody()
+        return SignedEvent(event: self, body: body, signature: keyPair.signature(for: body))
+    }
+
+    static func decodeBody(_ reader: inout ByteReader) throws(WireError) -> Event {
+        guard try reader.u8("event tag") == tag else { throw WireError(.invalidValue, "not an event (wrong tag)") }
+        let version = try reader.u8("event version")
+        guard version == Self.version else { throw WireError(.unsupported, "event version \(version) is not supported") }
+        let topic = try reader.signingKey("event topic")
+        let publisher = try reader.signingKey("event publisher")
+        let sequence = try reader.u64("event sequence")
+        guard sequence >= 1 else { throw WireError(.invalidValue, "event sequence numbers start at 1") }
+        let time = try reader.u64("event time")
+        let expiry = try reader.u64("event expiry")
+        let count = Int(try reader.u8("event dependency count"))
+        guard count <= Limits.maximumDependencies else {
+            throw WireError(.limitExceeded, "an event lists \(count) dependencies, at most \(Limits.maximumDependencies) allowed")
+        }
+        var dependencies: [EventID] = []
+        for _ in 0..<count {
+            let dependency = try EventID(try reader.raw(EventID.byteCount, "event dependency"))
+            if let last = dependencies.last, !(last < dependency) {
+                throw WireError(.invalidValue, "event dependencies must be ascending and distinct")
+            }
+            dependencies.append(dependency)
+        }
+        let epoch = try reader.u32("event epoch")
+        let payload = try reader.bytes32("event payload", limit: Limits.maximumPayloadLength)
+        var event = Event(topic: topic, publisher: publisher, sequence: sequence, time: time, expiry: expiry, epoch: epoch, payload: payload)
+        event.dependencies = dependencies
+        return event
+    }
+}
+
+/// An event with its publisher's signature. Decoding does not verify: call `verifySignature()`
+/// (brokers do so on worker threads).
+public struct SignedEvent: Sendable, Equatable {
+    public let event: Event
+    /// The signed bytes.
+    public let body: [UInt8]
+    public let signature: [UInt8]
+    public let id: EventID
+
+    init(event: Event, body: [UInt8], signature: [UInt8]) {
+        self.event = event
+        self.body = body
+        self.signature = signature
+        self.id = EventID(hashing: body)
+    }
+
+    /// body ‖ signature.
+    public var encoded: [UInt8] { body + signature }
+
+    /// Parses an encoded signed event, checking structure and limits but not the signature.
+    public static func decode(_ bytes: [UInt8]) throws(WireError) -> SignedEvent {
+        guard bytes.count <= Limits.maximumEventLength else {
+            throw WireError(.limitExceeded, "an event of \(bytes.count) bytes exceeds the limit of \(Limits.maximumEventLength)")
+        }
+        guard bytes.count > SigningPublicKey.signatureByteCount else { throw WireError(.truncated, "event: too short") }
+        let bodyLength = bytes.count - SigningPublicKey.signatureByteCount
+        let body = Array(bytes[..<bodyLength])
+        var reader = ByteReader(body)
+        let event = try Event.decodeBody(&reader)
+        try reader.expectEnd("event")
+        return SignedEvent(event: event, body: body, signature: Array(bytes[bodyLength...]))
+    }
+
+    /// Fails unless the publisher signed exactly these bytes.
+    public func verifySignature() throws(WireError) {
+        guard event.publisher.isValidSignature(signature, for: body) else {
+            throw WireError(.badSignature, "event \(id) does not carry a valid signature of its publisher")
+        }
+    }
+}

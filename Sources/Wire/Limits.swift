@@ -1,0 +1,25 @@
+/// Protocol-wide limits (protocol/README.md, "Limits"). Receivers enforce them before allocating.
+public enum Limits {
+    /// Largest frame body on the wire: a Noise message (65535 bytes, the Noise maximum).
+    public static let maximumFrameLength = 65_535
+    /// Largest plaintext inside one transport frame.
+    public static let maximumMessageLength = maximumFrameLength - ChaChaPolyTagLength.value
+    /// Largest encoded signed event.
+    public static let maximumEventLength = 64 * 1024 - 1024
+    /// Largest encrypted payload inside an event.
+    public static let maximumPayloadLength = maximumEventLength - 512
+    /// Most direct dependencies one event may list.
+    public static let maximumDependencies = 32
+    /// Largest encoded signed topic descriptor.
+    public static let maximumDescriptorLength = maximumMessageLength - 64
+    /// Longest topic name, in UTF-8 bytes.
+    public static let maximumTopicNameLength = 255
+    /// Most owners, publishers or readers one descriptor may list.
+    public static let maximumDescriptorMembers = 400
+    /// Longest error text, in UTF-8 bytes.
+    public static let maximumErrorTextLength = 1024
+}
+
+enum ChaChaPolyTagLength {
+    static let value = 16
+}
