@@ -55,6 +55,12 @@ public final class Connection {
     public var onClose: (CloseReason) -> Void = { _ in }
     /// Called when queued output exceeds `outputLimit`.
     public var onOutputOverflow: () -> Void = {}
+    /// Called when a frame's length prefix exceeds the limit; reading has stopped. The owner may
+    /// send an error and `closeAfterFlush()`; by default the connection closes.
+    public lazy var onFrameTooLarge: (_ length: Int) -> Void = { [unowned self] length in
+        finish(.frameTooLarge(length: length, limit: options.maximumFrameLength))
+    }
+    private var readingStopped = false
 
     /// Wraps an accepted socket.
     public init(loop: EventLoop, socket: Int32, peer: SocketAddress, options: Options) {
@@ -146,14 +152,16 @@ public final class Connection {
     fileprivate func readable() {
         guard let bufferEvent else { return }
         let input = bufferevent_get_input(bufferEvent)
-        while self.bufferEvent != nil, !closing {
+        while self.bufferEvent != nil, !closing, !readingStopped {
             let available = evbuffer_get_length(input)
             if available < 4 { return }
             var prefix: UInt32 = 0
             evbuffer_copyout(input, &prefix, 4)
             let length = Int(UInt32(bigEndian: prefix))
             if length > options.maximumFrameLength {
-                finish(.frameTooLarge(length: length, limit: options.maximumFrameLength))
+                readingStopped = true
+                bufferevent_disable(bufferEvent, Int16(EV_READ))
+                onFrameTooLarge(length)
                 return
             }
             if available < 4 + length { return }

@@ -1,1 +1,63 @@
-print("x")
+import ArgumentParser
+import Broker
+import Logging
+
+/// `polderd`: the Polder broker daemon.
+struct Polderd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "polderd",
+        abstract: "The Polder broker: stores and forwards end-to-end encrypted events for edge clients.",
+        discussion: """
+            With no options it listens on 127.0.0.1:7400, keeps its data in ./polder-data and creates its \
+            identity there on first start. SIGTERM or SIGINT shut it down cleanly.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("Address for edge clients (port 0 picks a free port).", valueName: "HOST:PORT"))
+    var listen = BrokerConfiguration().listen
+
+    @Option(name: .long, help: ArgumentHelp("Directory for the broker's identity and data.", valueName: "DIR"))
+    var dataDir = BrokerConfiguration().dataDirectory
+
+    @Option(name: .long, help: ArgumentHelp("Threads that verify signatures off the event loop.", valueName: "N"))
+    var verifierThreads = BrokerConfiguration().verifierThreads
+
+    @Option(name: .long, help: ArgumentHelp("Bytes of queued output after which a client counts as a slow consumer and is disconnected.", valueName: "BYTES"))
+    var outputLimit = BrokerConfiguration().outputLimit
+
+    @Option(name: .long, help: ArgumentHelp("Most clients connected at once.", valueName: "N"))
+    var maxConnections = BrokerConfiguration().maximumConnections
+
+    @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
+    var logLevel = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("unknown log level '\(logLevel)'; use trace, debug, info, notice, warning, error or critical")
+        }
+        guard verifierThreads >= 1 else { throw ValidationError("--verifier-threads must be at least 1") }
+        guard outputLimit >= 65_536 else { throw ValidationError("--output-limit must be at least 65536") }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+    }
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var configuration = BrokerConfiguration()
+        configuration.listen = listen
+        configuration.dataDirectory = dataDir
+        configuration.verifierThreads = verifierThreads
+        configuration.outputLimit = outputLimit
+        configuration.maximumConnections = maxConnections
+        do {
+            try BrokerDaemon.run(configuration: configuration, logger: Logger(label: "polderd"))
+        } catch {
+            throw error  // printed as one line on stderr; exit status 1
+        }
+    }
+}
+
+Polderd.main()

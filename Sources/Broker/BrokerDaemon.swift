@@ -1,0 +1,27 @@
+import EventLoop
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a broker on the calling thread until SIGTERM or SIGINT: what `polderd` does.
+public enum BrokerDaemon {
+    public static func run(configuration: BrokerConfiguration, logger: Logger) throws(BrokerError) {
+        let identity = try BrokerIdentity.loadOrCreate(dataDirectory: configuration.dataDirectory)
+        let loop: EventLoop
+        do { loop = try EventLoop() } catch { throw BrokerError(error.message) }
+        let broker = try Broker(identity: identity, configuration: configuration, loop: loop, logger: logger)
+        try broker.start()
+        let stop = { (name: String) in
+            logger.info("received \(name)")
+            broker.shutdown { loop.stop() }
+        }
+        let watchers = [
+            SignalWatcher(loop: loop, signal: SIGTERM) { stop("SIGTERM") },
+            SignalWatcher(loop: loop, signal: SIGINT) { stop("SIGINT") },
+        ]
+        loop.run()
+        _ = watchers
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,86 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fixed set of threads for CPU-heavy, stateless work (signature checks), so the event loop
+/// stays free for I/O. Jobs hand their results back with `EventLoop.execute`.
+public final class WorkerPool: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var jobs: [@Sendable () -> Void] = []
+    private var head = 0
+    private var stopping = false
+    private var running = 0
+    public let threadCount: Int
+
+    public init(threads: Int) throws(EventLoopError) {
+        threadCount = max(1, threads)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+        for _ in 0..<threadCount {
+            var thread = pthread_t()
+            let box = Unmanaged.passRetained(self)
+            let status = pthread_create(&thread, nil, { argument in
+                let pool = Unmanaged<WorkerPool>.fromOpaque(argument!).takeRetainedValue()
+                pool.work()
+                return nil
+            }, box.toOpaque())
+            guard status == 0 else {
+                box.release()
+                throw EventLoopError("cannot start a worker thread: error \(status)")
+            }
+            pthread_detach(thread)
+            running += 1
+        }
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Queues `job` for a worker thread.
+    public func submit(_ job: @escaping @Sendable () -> Void) {
+        pthread_mutex_lock(mutex)
+        jobs.append(job)
+        pthread_cond_signal(condition)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Jobs waiting for a thread.
+    public var backlog: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return jobs.count - head
+    }
+
+    /// Lets the threads finish queued jobs and exit.
+    public func shutdown() {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
+    }
+
+    private func work() {
+        while true {
+            pthread_mutex_lock(mutex)
+            while head == jobs.count && !stopping { pthread_cond_wait(condition, mutex) }
+            if head == jobs.count {
+                running -= 1
+                pthread_mutex_unlock(mutex)
+                return
+            }
+            let job = jobs[head]
+            head += 1
+            if head > 1024 && head * 2 > jobs.count {
+                jobs.removeFirst(head)
+                head = 0
+            }
+            pthread_mutex_unlock(mutex)
+            job()
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import EventLoop
+import Sodium
+import Wire
+
+/// An edge client of a Polder broker: connects with the Noise handshake under its identity,
+/// then manages topics, publishes and subscribes. Safe to use from any task.
+public final class PolderClient: Sendable {
+    public struct Options: Sendable {
+        /// Seconds to wait for the connection and handshake.
+        public var connectTimeout = 10.0
+        /// Check each delivered event's signature before handing it out (off only for benchmarks).
+        public var verifyDeliveries = true
+
+        public init() {}
+    }
+
+    private let loop: EventLoop
+    private let connection: LoopBound<ClientConnection>
+    /// The broker's identity, proven in the handshake.
+    public let brokerIdentity: SigningPublicKey
+    public let identity: SigningPublicKey
+
+    private init(loop: EventLoop, connection: LoopBound<ClientConnection>, brokerIdentity: SigningPublicKey, identity: SigningPublicKey) {
+        self.loop = loop
+        self.connection = connection
+        self.brokerIdentity = brokerIdentity
+        self.identity = identity
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Connects to the broker at `address` (`HOST:PORT`) and authenticates both sides.
+    public static func connect(to address: String, identity: SigningKeyPair, options: Options = Options()) async throws(ClientError) -> PolderClient {
+        let socketAddress: SocketAddress
+        do { socketAddress = try SocketAddress(address) } catch {
+            throw ClientError(.unreachable, "bad broker address '\(address)': \(error.message)")
+        }
+        let loop: EventLoop
+        do { loop = try EventLoop.startThread() } catch { throw ClientError(.unreachable, error.message) }
+        let bound = LoopBound(ClientConnection(loop: loop, identity: identity, verifyDeliveries: options.verifyDeliveries), loop: loop)
+        let result = await withCheckedContinuation { continuation in
+            loop.execute { bound.value.connect(to: socketAddress, timeout: options.connectTimeout, continuation: continuation) }
+        }
+        switch result {
+        case .success(let broker):
+            return PolderClient(loop: loop, connection: bound, brokerIdentity: broker, identity: identity.publicKey)
+        case .failure(let error):
+            loop.stop()
+            throw error
+        }
+    }
+
+    private func request(_ build: @escaping @Sendable (UInt32) -> EdgeMessage) async throws(ClientError) -> EdgeMessage {
+        let connection = self.connection
+        let reply = await withCheckedContinuation { continuation in
+            loop.execute { connection.value.request(build, continuation: continuation) }
+        }
+        return try reply.get()
+    }
+
+    private func unexpected(_ message: EdgeMessage) -> ClientError {
+        ClientError(.protocolViolation, "the broker answered with an unexpected message")
+    }
+
+    /// Stores a topic descriptor on the broker.
+    public func putTopic(_ descriptor: SignedTopicDescriptor) async throws(ClientError) {
+        let answer = try await request { .putTopic(request: $0, descriptor: descriptor) }
+        guard case .ok = answer else { throw unexpected(answer) }
+    }
+
+    /// Fetches a topic's descriptor, and what this client last published there as the broker knows it.
+    public func getTopic(_ topic: TopicID) async throws(ClientError) -> (descriptor: SignedTopicDescriptor, head: PublisherHead?) {
+        let answer = try await request { .getTopic(request: $0, topic: topic) }
+        guard case let .topic(_, descriptor, head) = answer else { throw unexpected(answer) }
+        do { try descriptor.verifySignature() } catch {
+            throw ClientError(.protocolViolation, "the broker sent a descriptor not signed by the topic key")
+        }
+        guard descriptor.descriptor.topic == topic else { throw ClientError(.protocolViolation, "the broker sent another topic's descriptor") }
+        return (descriptor, head)
+    }
+
+    /// Publishes a signed event; returns once the broker has acknowledged it.
+    @discardableResult
+    public func publish(_ event: SignedEvent) async throws(ClientError) -> EventID {
+        let answer = try await request { .publish(request: $0, event: event) }
+        guard case let .publishAck(_, eventID) = answer, eventID == event.id else { throw unexpected(answer) }
+        return eventID
+    }
+
+    /// Subscribes to a topic; the stream yields each delivered event (signature checked) and ends
+    /// when the connection does.
+    public func subscribe(_ topic: TopicID) async throws(ClientError) -> AsyncStream<SignedEvent> {
+        let (stream, continuation) = AsyncStream<SignedEvent>.makeStream()
+        let connection = self.connection
+        // Register first so no delivery between the broker's OK and our return is lost.
+        loop.execute { connection.value.addSubscription(topic, continuation) }
+        do throws(ClientError) {
+            let answer = try await request { .subscribe(request: $0, topic: topic) }
+            guard case .ok = answer else { throw unexpected(answer) }
+        } catch {
+            loop.execute { connection.value.removeSubscription(topic) }
+            throw error
+        }
+        return stream
+    }
+
+    /// Ends a subscription.
+    public func unsubscribe(_ topic: TopicID) async throws(ClientError) {
+        let answer = try await request { .unsubscribe(request: $0, topic: topic) }
+        guard case .ok = answer else { throw unexpected(answer) }
+        let connection = self.connection
+        loop.execute { connection.value.removeSubscription(topic) }
+    }
+
+    /// A round trip to the broker.
+    public func ping() async throws(ClientError) {
+        let answer = try await request { .ping(nonce: UInt64($0)) }
+        guard case .pong = answer else { throw unexpected(answer) }
+    }
+
+    /// Closes the connection; pending requests fail and subscriptions end.
+    public func close() {
+        let connection = self.connection
+        let loop = self.loop
+        loop.execute {
+            connection.value.fail(ClientError(.connectionLost, "the client closed the connection"))
+            loop.stop()
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Sodium
+import Wire
+
+/// Encrypts and decrypts one topic's events for one identity: what `pub` and `sub` do with a
+/// descriptor and the keys the client holds.
+public struct TopicAccess: Sendable {
+    public let descriptor: TopicDescriptor
+    public let identity: SigningKeyPair
+    public private(set) var keys: TopicKeys
+
+    /// Learns the current epoch secret from the descriptor when this identity is a reader.
+    public init(descriptor: TopicDescriptor, identity: SigningKeyPair, keys: TopicKeys) {
+        self.descriptor = descriptor
+        self.identity = identity
+        self.keys = keys
+        if self.keys.epochSecrets[descriptor.epoch] == nil, let readerKey = descriptor.readerKey(for: identity.publicKey),
+           let secret = try? EpochSecret.open(readerKey, with: identity) {
+            self.keys.epochSecrets[descriptor.epoch] = secret
+        }
+    }
+
+    /// Whether this identity can read the topic's current epoch.
+    public var isReader: Bool { keys.epochSecrets[descriptor.epoch] != nil }
+
+    /// Whether the descriptor lets this identity publish.
+    public var mayPublish: Bool { descriptor.allowsPublisher(identity.publicKey) }
+
+    /// Encrypts `plaintext` and signs the event.
+    public func makeEvent(_ plaintext: [UInt8], sequence: UInt64, dependencies: [EventID], time: UInt64, expiry: UInt64 = 0) throws(ClientError) -> SignedEvent {
+        let associatedData = PayloadCipher.associatedData(topic: descriptor.topic, publisher: identity.publicKey,
+                                                          sequence: sequence, epoch: descriptor.epoch)
+        let payload: [UInt8]
+        if let secret = keys.epochSecrets[descriptor.epoch] {
+            do { payload = try PayloadCipher.seal(plaintext, secret: secret, associatedData: associatedData) } catch {
+                throw ClientError(.protocolViolation, error.message)
+            }
+        } else {
+            payload = PayloadCipher.sealWriteOnly(plaintext, epochPublicKey: descriptor.epochPublicKey, associatedData: associatedData)
+        }
+        guard payload.count <= Limits.maximumPayloadLength else {
+            throw ClientError(.protocolViolation, "the message is too large: at most \(Limits.maximumPayloadLength - 41) bytes fit in one event")
+        }
+        let event = Event(topic: descriptor.topic, publisher: identity.publicKey, sequence: sequence, dependencies: dependencies,
+                          time: time, expiry: expiry, epoch: descriptor.epoch, payload: payload)
+        return event.signed(by: identity)
+    }
+
+    /// Decrypts an event of this topic.
+    public func decrypt(_ signed: SignedEvent) throws(ClientError) -> [UInt8] {
+        let event = signed.event
+        guard let secret = keys.epochSecrets[event.epoch] else {
+            throw ClientError(.refused(.notAReader), "no key for epoch \(event.epoch) of topic \(event.topic.text): not a reader")
+        }
+        let associatedData = PayloadCipher.associatedData(topic: event.topic, publisher: event.publisher, sequence: event.sequence, epoch: event.epoch)
+        do { return try PayloadCipher.open(event.payload, secret: secret, associatedData: associatedData) } catch {
+            throw ClientError(.protocolViolation, "event \(signed.id) does not decrypt: \(error.message)")
+        }
+    }
+}
