@@ -1,0 +1,50 @@
+import Platform
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct FileSystemTests {
+    let directory: String = {
+        var template = Array("/tmp/polder-platform-XXXXXX".utf8CString)
+        return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    }()
+
+    @Test func writesAtomicallyWithModeAndReadsBack() throws {
+        let path = FileSystem.join(directory, "a/b/file")
+        try FileSystem.createDirectory(FileSystem.directoryName(path))
+        try FileSystem.writeAtomically(Array("one".utf8), to: path)
+        try FileSystem.writeAtomically(Array("two".utf8), to: path)
+        #expect(try FileSystem.readText(path) == "two")
+        var info = stat()
+        stat(path, &info)
+        #expect(info.st_mode & 0o777 == 0o600)
+    }
+
+    @Test func reportsMissingFilesWithThePath() {
+        #expect(throws: SystemError.self) { try FileSystem.read(FileSystem.join(directory, "missing")) }
+        do {
+            _ = try FileSystem.read("/nonexistent/polder")
+        } catch {
+            #expect(error.description.contains("/nonexistent/polder"))
+            #expect(error.description.contains("No such file"))
+        }
+    }
+
+    @Test func directoryNames() {
+        #expect(FileSystem.directoryName("/a/b/c") == "/a/b")
+        #expect(FileSystem.directoryName("c") == ".")
+        #expect(FileSystem.directoryName("/c") == "/")
+        #expect(FileSystem.join("a/", "b") == "a/b")
+    }
+}
+
+@Suite struct EnvironmentTests {
+    @Test func clocksAdvance() {
+        let a = Environment.monotonicNanoseconds()
+        let b = Environment.monotonicNanoseconds()
+        #expect(b >= a)
+        #expect(Environment.wallClockMilliseconds() > 1_700_000_000_000)
+        #expect(Environment.value("POLDER_SURELY_UNSET_VARIABLE") == nil)
+    }
+}

@@ -1,0 +1,100 @@
+import Sodium
+import Testing
+@testable import Wire
+
+@Suite struct EncodingTests {
+    let publisher = SigningKeyPair()
+    let topic = SigningKeyPair()
+
+    func event(sequence: UInt64 = 1, payload: [UInt8] = [1, 2, 3]) -> SignedEvent {
+        Event(topic: topic.publicKey, publisher: publisher.publicKey, sequence: sequence, time: 5, epoch: 1, payload: payload).signed(by: publisher)
+    }
+
+    @Test func eventRoundTripsAndVerifies() throws {
+        let signed = event()
+        let decoded = try SignedEvent.decode(signed.encoded)
+        #expect(decoded == signed)
+        #expect(decoded.id == signed.id)
+        try decoded.verifySignature()
+    }
+
+    @Test func everyTruncationIsRefused() {
+        let encoded = event().encoded
+        for length in 0..<encoded.count {
+            #expect(throws: WireError.self) { try SignedEvent.decode(Array(encoded.prefix(length))).verifySignature() }
+        }
+    }
+
+    @Test func alteredEventFailsItsSignature() throws {
+        var encoded = event().encoded
+        encoded[70] ^= 1  // inside the sequence number
+        let decoded = try SignedEvent.decode(encoded)
+        #expect(throws: WireError.self) { try decoded.verifySignature() }
+    }
+
+    @Test func nonCanonicalDependenciesAreRefused() throws {
+        let a = try EventID([UInt8](repeating: 1, count: 32)), b = try EventID([UInt8](repeating: 2, count: 32))
+        var body = Event(topic: topic.publicKey, publisher: publisher.publicKey, sequence: 1, dependencies: [a, b], time: 0, epoch: 1, payload: []).encodedBody()
+        // Swap the two dependencies so they are no longer ascending.
+        let start = 2 + 32 + 32 + 8 + 8 + 8 + 1
+        body.replaceSubrange(start..<start + 64, with: b.bytes + a.bytes)
+        #expect(throws: WireError.self) { try SignedEvent.decode(body + publisher.signature(for: body)) }
+    }
+
+    @Test func sequenceZeroAndOversizedPayloadAreRefused() {
+        var body = Event(topic: topic.publicKey, publisher: publisher.publicKey, sequence: 1, time: 0, epoch: 1, payload: []).encodedBody()
+        body[2 + 32 + 32 + 7] = 0
+        #expect(throws: WireError.self) { try SignedEvent.decode(body + [UInt8](repeating: 0, count: 64)) }
+        #expect(throws: WireError.self) { try SignedEvent.decode(event(payload: [UInt8](repeating: 0, count: Limits.maximumPayloadLength + 1)).encoded) }
+    }
+
+    @Test func messagesRejectUnknownTagsAndTrailingBytes() throws {
+        #expect(throws: WireError.self) { try EdgeMessage.decode([0x7f]) }
+        #expect(throws: WireError.self) { try EdgeMessage.decode([]) }
+        #expect(throws: WireError.self) { try EdgeMessage.decode(EdgeMessage.ok(request: 1).encoded() + [0]) }
+        #expect(try EdgeMessage.decode(EdgeMessage.ok(request: 9).encoded()) == .ok(request: 9))
+    }
+
+    @Test func randomBytesNeverCrashTheDecoders() {
+        for length in [0, 1, 5, 40, 200, 1000] {
+            for _ in 0..<200 {
+                let bytes = Random.bytes(length)
+                _ = try? EdgeMessage.decode(bytes)
+                _ = try? SignedEvent.decode(bytes)
+                _ = try? SignedTopicDescriptor.decode(bytes)
+            }
+        }
+    }
+
+    @Test func idTextDetectsTypos() throws {
+        let key = SigningKeyPair().publicKey
+        var text = Array(key.text)
+        #expect(text.count == 56)
+        text[10] = text[10] == "a" ? "b" : "a"
+        #expect(throws: WireError.self) { try SigningPublicKey(text: String(text)) }
+        #expect(throws: WireError.self) { try SigningPublicKey(text: "short") }
+        #expect(throws: WireError.self) { try SigningPublicKey(text: String(repeating: "1", count: 56)) }
+    }
+
+    @Test func descriptorRevisionAndMembership() throws {
+        let secret = EpochSecret()
+        let reader = SigningKeyPair()
+        let descriptor = TopicDescriptor(topic: topic.publicKey, revision: 3, name: "t", owners: [publisher.publicKey], openPublishing: false,
+                                         publishers: [publisher.publicKey], epoch: 1, epochPublicKey: secret.keyPair.publicKey,
+                                         readers: [try secret.sealed(to: reader.publicKey)])
+        #expect(descriptor.allowsPublisher(publisher.publicKey))
+        #expect(!descriptor.allowsPublisher(reader.publicKey))
+        #expect(descriptor.readerKey(for: reader.publicKey) != nil)
+        let signed = descriptor.signed(by: topic)
+        #expect(try SignedTopicDescriptor.decode(signed.encoded) == signed)
+        // Signed by another key: decodes, but does not verify.
+        let forged = SignedTopicDescriptor(descriptor: descriptor, body: signed.body, signature: publisher.signature(for: signed.body))
+        #expect(throws: WireError.self) { try SignedTopicDescriptor.decode(forged.encoded).verifySignature() }
+    }
+
+    @Test func identityFileRejectsGarbage() {
+        #expect(throws: WireError.self) { try IdentityFile.decode(Array("nonsense".utf8)) }
+        #expect(throws: WireError.self) { try IdentityFile.decode(Array("polder-identity-v1\nzz\n".utf8)) }
+        #expect(throws: WireError.self) { try IdentityFile.decode(Array("polder-identity-v1\nabcd\n".utf8)) }
+    }
+}
