@@ -1,0 +1,206 @@
+import EventLoop
+import Testing
+
+/// Collects values from the loop thread for the test to inspect.
+final class Box<Value>: @unchecked Sendable {
+    private let lock = PthreadMutex()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+    func mutate(_ body: (inout Value) -> Void) { lock.withLock { body(&stored) } }
+}
+
+/// Polls `condition` until it holds or `seconds` pass.
+func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+    return condition()
+}
+
+@Suite struct EventLoopTests {
+    @Test func executeRunsOnTheLoopThreadInOrder() async throws {
+        let loop = try EventLoop.startThread()
+        defer { loop.stop() }
+        let seen = Box<[Int]>([])
+        let onLoop = Box(true)
+        for index in 0..<100 {
+            loop.execute {
+                if !loop.inEventLoop { onLoop.value = false }
+                seen.mutate { $0.append(index) }
+            }
+        }
+        #expect(await eventually { seen.value.count == 100 })
+        #expect(seen.value == Array(0..<100))
+        #expect(onLoop.value)
+        #expect(!loop.inEventLoop)
+    }
+
+    @Test func timersFireOnceOrRepeatedlyAndCancel() async throws {
+        let loop = try EventLoop.startThread()
+        defer { loop.stop() }
+        let fired = Box((once: 0, repeating: 0, cancelled: 0))
+        let timers = Box<[Timer]>([])
+        loop.execute {
+            let once = Timer(loop: loop) { fired.mutate { $0.once += 1 } }
+            once.schedule(after: 0.01)
+            let repeating = Timer(loop: loop, repeating: true) { fired.mutate { $0.repeating += 1 } }
+            repeating.schedule(after: 0.01)
+            let cancelled = Timer(loop: loop) { fired.mutate { $0.cancelled += 1 } }
+            cancelled.schedule(after: 0.02)
+            cancelled.cancel()
+            timers.value = [once, repeating, cancelled]
+        }
+        #expect(await eventually { fired.value.repeating >= 3 })
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(fired.value.once == 1)
+        #expect(fired.value.cancelled == 0)
+        loop.execute { timers.value = [] }
+    }
+
+    @Test func workerPoolRunsJobsOffTheLoop() async throws {
+        let pool = try WorkerPool(threads: 2)
+        defer { pool.shutdown() }
+        let done = Box(0)
+        for _ in 0..<1000 { pool.submit { done.mutate { $0 += 1 } } }
+        #expect(await eventually { done.value == 1000 })
+    }
+
+    @Test func addressesParseAndFailClearly() throws {
+        #expect(try SocketAddress("127.0.0.1:7400").port == 7400)
+        #expect(try SocketAddress("localhost:80").port == 80)
+        #expect(throws: EventLoopError.self) { try SocketAddress("no-port") }
+        #expect(throws: EventLoopError.self) { try SocketAddress("127.0.0.1:99999") }
+    }
+}
+
+@Suite struct ConnectionTests {
+    /// A listener that keeps accepted connections and records their frames and close reasons.
+    final class Server: @unchecked Sendable {
+        let loop: EventLoop
+        var listener: Listener?
+        var connections: [Connection] = []
+        let frames = Box<[[UInt8]]>([])
+        let closes = Box<[Connection.CloseReason]>([])
+        let overflows = Box(0)
+
+        init(options: Connection.Options) async throws {
+            loop = try EventLoop.startThread()
+            let ready = Box<Int?>(nil)
+            let failure = Box<String?>(nil)
+            loop.execute { [self] in
+                do {
+                    let listener = try Listener(loop: loop, address: try SocketAddress("127.0.0.1:0")) { [self] socket, peer in
+                        let connection = Connection(loop: loop, socket: socket, peer: peer, options: options)
+                        connection.onFrame = { [self] frame in frames.mutate { $0.append(frame) } }
+                        connection.onClose = { [self] reason in closes.mutate { $0.append(reason) } }
+                        connection.onOutputOverflow = { [self] in overflows.mutate { $0 += 1 } }
+                        connections.append(connection)
+                    }
+                    self.listener = listener
+                    ready.value = Int(listener.localAddress.port)
+                } catch { failure.value = "\(error)" }
+            }
+            _ = await eventually { ready.value != nil || failure.value != nil }
+            if let message = failure.value { throw EventLoopError(message) }
+            port = ready.value!
+        }
+
+        private(set) var port = 0
+
+        func stop() {
+            loop.execute { [self] in
+                connections.forEach { $0.close() }
+                connections = []
+                listener = nil
+                loop.stop()
+            }
+        }
+    }
+
+    /// A plain client socket for writing raw bytes.
+    final class RawClient: @unchecked Sendable {
+        let loop: EventLoop
+        var connection: Connection?
+        let connected = Box<Bool?>(nil)
+        let frames = Box<[[UInt8]]>([])
+        let closed = Box<Connection.CloseReason?>(nil)
+
+        init(port: Int, options: Connection.Options = .init(maximumFrameLength: 1 << 20)) async throws {
+            loop = try EventLoop.startThread()
+            loop.execute { [self] in
+                let connection = Connection(loop: loop, connectingTo: try! SocketAddress("127.0.0.1:\(port)"), options: options) { [self] error in
+                    connected.value = error == nil
+                }
+                connection.onFrame = { [self] frame in frames.mutate { $0.append(frame) } }
+                connection.onClose = { [self] reason in closed.value = reason }
+                self.connection = connection
+            }
+            _ = await eventually { connected.value != nil }
+        }
+
+        func send(_ body: [UInt8]) { loop.execute { [self] in connection?.send(frame: body) } }
+
+        func stop() {
+            loop.execute { [self] in
+                connection?.close()
+                connection = nil
+                loop.stop()
+            }
+        }
+    }
+
+    @Test func framesArriveWholeAndInOrder() async throws {
+        let server = try await Server(options: .init(maximumFrameLength: 100_000))
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.stop() }
+        #expect(client.connected.value == true)
+        let bodies: [[UInt8]] = [[], [1], [UInt8](repeating: 7, count: 70_000), [2, 3]]
+        for body in bodies { client.send(body) }
+        #expect(await eventually { server.frames.value.count == bodies.count })
+        #expect(server.frames.value == bodies)
+    }
+
+    @Test func oversizedLengthPrefixClosesBeforeBuffering() async throws {
+        let server = try await Server(options: .init(maximumFrameLength: 1000))
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.stop() }
+        client.send([UInt8](repeating: 0, count: 1001))
+        #expect(await eventually { !server.closes.value.isEmpty })
+        #expect(server.closes.value == [.frameTooLarge(length: 1001, limit: 1000)])
+        #expect(server.frames.value.isEmpty)
+        #expect(await eventually { client.closed.value != nil })
+    }
+
+    @Test func connectFailureIsReported() async throws {
+        // Find a port with nothing listening: bind one, then close it.
+        let server = try await Server(options: .init(maximumFrameLength: 10))
+        let port = server.port
+        server.stop()
+        try await Task.sleep(for: .milliseconds(50))
+        let client = try await RawClient(port: port)
+        defer { client.stop() }
+        #expect(client.connected.value == false)
+    }
+
+    @Test func outputOverflowIsSignalledForAPeerThatDoesNotRead() async throws {
+        let server = try await Server(options: .init(maximumFrameLength: 100_000, outputLimit: 1 << 20))
+        defer { server.stop() }
+        // The client's loop thread reads, but the server queues far faster than loopback drains.
+        let client = try await RawClient(port: server.port)
+        defer { client.stop() }
+        _ = await eventually { !server.connections.isEmpty }
+        server.loop.execute {
+            let target = server.connections[0]
+            for _ in 0..<400 { target.send(frame: [UInt8](repeating: 1, count: 60_000)) }
+        }
+        #expect(await eventually { server.overflows.value > 0 })
+    }
+}
