@@ -11,7 +11,7 @@ final class ClientConnection {
     private var connection: Connection?
     private var channel: SecureChannel
     private var nextRequest: UInt32 = 1
-    private var pending: [UInt32: CheckedContinuation<Reply, Never>] = [:]
+    private var pending: [UInt32: (Reply) -> Void] = [:]
     private var subscriptions: [TopicID: AsyncStream<SignedEvent>.Continuation] = [:]
     private var connectContinuation: CheckedContinuation<Result<SigningPublicKey, ClientError>, Never>?
     private var connectTimer: Timer?
@@ -75,12 +75,12 @@ final class ClientConnection {
     private func dispatch(_ message: EdgeMessage) {
         switch message {
         case .ok(let request), .publishAck(let request, _), .topic(let request, _, _):
-            pending.removeValue(forKey: request)?.resume(returning: .success(message))
+            pending.removeValue(forKey: request)?(.success(message))
         case let .error(request, code, text):
             if request == 0 {
                 return fail(ClientError(.refused(code), "the broker closed the connection: \(text)"))
             }
-            pending.removeValue(forKey: request)?.resume(returning: .failure(ClientError(.refused(code), text)))
+            pending.removeValue(forKey: request)?(.failure(ClientError(.refused(code), text)))
         case .deliver(let event):
             guard let subscription = subscriptions[event.event.topic] else { return }
             if verifyDeliveries {
@@ -88,18 +88,18 @@ final class ClientConnection {
             }
             subscription.yield(event)
         case .pong(let nonce):
-            pending.removeValue(forKey: UInt32(truncatingIfNeeded: nonce))?.resume(returning: .success(message))
+            pending.removeValue(forKey: UInt32(truncatingIfNeeded: nonce))?(.success(message))
         case .subscribe, .unsubscribe, .publish, .putTopic, .getTopic, .ping:
             fail(ClientError(.protocolViolation, "the broker sent a client request"))
         }
     }
 
-    /// Sends a request built from a fresh request number and resumes `continuation` with the answer.
-    func request(_ build: (UInt32) -> EdgeMessage, continuation: CheckedContinuation<Reply, Never>) {
-        if let closedError { return continuation.resume(returning: .failure(closedError)) }
+    /// Sends a request built from a fresh request number and calls `reply` with the answer.
+    func request(_ build: (UInt32) -> EdgeMessage, reply: @escaping (Reply) -> Void) {
+        if let closedError { return reply(.failure(closedError)) }
         let number = nextRequest
         nextRequest = nextRequest == UInt32.max ? 1 : nextRequest + 1
-        pending[number] = continuation
+        pending[number] = reply
         send(build(number))
     }
 
@@ -131,7 +131,7 @@ final class ClientConnection {
         connection = nil
         connectContinuation?.resume(returning: .failure(error))
         connectContinuation = nil
-        for continuation in pending.values { continuation.resume(returning: .failure(error)) }
+        for reply in pending.values { reply(.failure(error)) }
         pending.removeAll()
         for subscription in subscriptions.values { subscription.finish() }
         subscriptions.removeAll()

@@ -55,7 +55,7 @@ public final class PolderClient: Sendable {
     private func request(_ build: @escaping @Sendable (UInt32) -> EdgeMessage) async throws(ClientError) -> EdgeMessage {
         let connection = self.connection
         let reply = await withCheckedContinuation { continuation in
-            loop.execute { connection.value.request(build, continuation: continuation) }
+            loop.execute { connection.value.request(build, reply: { continuation.resume(returning: $0) }) }
         }
         return try reply.get()
     }
@@ -87,6 +87,35 @@ public final class PolderClient: Sendable {
         let answer = try await request { .publish(request: $0, event: event) }
         guard case let .publishAck(_, eventID) = answer, eventID == event.id else { throw unexpected(answer) }
         return eventID
+    }
+
+    /// Publishes events back to back without waiting between them (pipelined), in order; returns
+    /// once the broker has acknowledged all of them, or with the first refusal.
+    @discardableResult
+    public func publish(_ events: [SignedEvent]) async throws(ClientError) -> [EventID] {
+        guard !events.isEmpty else { return [] }
+        let connection = self.connection
+        // One loop hop sends every request, so they reach the broker in this order.
+        let replies = await withCheckedContinuation { (done: CheckedContinuation<[ClientConnection.Reply], Never>) in
+            loop.execute {
+                var replies = [ClientConnection.Reply?](repeating: nil, count: events.count)
+                var outstanding = events.count
+                for (index, event) in events.enumerated() {
+                    connection.value.request({ .publish(request: $0, event: event) }) { reply in
+                        replies[index] = reply
+                        outstanding -= 1
+                        if outstanding == 0 { done.resume(returning: replies.map { $0! }) }
+                    }
+                }
+            }
+        }
+        var ids: [EventID] = []
+        for (event, reply) in zip(events, replies) {
+            let answer = try reply.get()
+            guard case let .publishAck(_, eventID) = answer, eventID == event.id else { throw unexpected(answer) }
+            ids.append(eventID)
+        }
+        return ids
     }
 
     /// Subscribes to a topic; the stream yields each delivered event (signature checked) and ends

@@ -1,0 +1,110 @@
+import Broker
+import EventLoop
+import Logging
+import PolderClient
+import Sodium
+import Wire
+
+/// A broker running in this process on an ephemeral loopback port.
+final class BrokerFixture: @unchecked Sendable {
+    let loop: EventLoop
+    let address: String
+    private var broker: Broker?
+
+    init(configure: (inout BrokerConfiguration) -> Void = { _ in }) async throws {
+        var configuration = BrokerConfiguration()
+        configuration.listen = "127.0.0.1:0"
+        configuration.dataDirectory = "/tmp/polder-broker-tests-\(Random.uint64())"
+        configure(&configuration)
+        let settings = configuration
+        let loop = try EventLoop.startThread()
+        self.loop = loop
+        let identity = SigningKeyPair()
+        let started: Result<(Broker, String), BrokerError> = await withCheckedContinuation { continuation in
+            loop.execute {
+                do throws(BrokerError) {
+                    var logger = Logger(label: "test-broker")
+                    logger.logLevel = .warning
+                    let broker = try Broker(identity: identity, configuration: settings, loop: loop, logger: logger)
+                    let bound = try broker.start()
+                    continuation.resume(returning: .success((broker, "127.0.0.1:\(bound.port)")))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        let (broker, address) = try started.get()
+        self.broker = broker
+        self.address = address
+    }
+
+    /// Counters, read on the loop.
+    func statistics() async -> Broker.Statistics {
+        await withCheckedContinuation { continuation in
+            loop.execute { [self] in continuation.resume(returning: broker!.statistics) }
+        }
+    }
+
+    func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.execute { [self] in
+                broker!.shutdown { [self] in
+                    broker = nil
+                    loop.stop()
+                    continuation.resume()
+                }
+            }
+        }
+    }
+
+    func connect(_ identity: SigningKeyPair) async throws -> PolderClient {
+        try await PolderClient.connect(to: address, identity: identity)
+    }
+}
+
+/// A topic created by `owner` with extra readers and publishers, already put on the broker.
+struct TestTopic {
+    let descriptor: SignedTopicDescriptor
+    let keys: TopicKeys
+    var id: TopicID { descriptor.descriptor.topic }
+
+    init(on client: PolderClient, owner: SigningKeyPair, readers: [SigningKeyPair] = [], publishers: [SigningKeyPair] = [],
+         open: Bool = false) async throws {
+        (descriptor, keys) = try NewTopic.make(name: "test", owner: owner, openPublishing: open, publishers: publishers.map(\.publicKey),
+                                               readers: readers.map(\.publicKey))
+        try await client.putTopic(descriptor)
+    }
+
+    func access(_ identity: SigningKeyPair) -> TopicAccess {
+        TopicAccess(descriptor: descriptor.descriptor, identity: identity, keys: identity.publicKey == descriptor.descriptor.owners[0] ? keys : TopicKeys(topic: id))
+    }
+
+    func event(_ text: String, by identity: SigningKeyPair, sequence: UInt64, dependencies: [EventID] = []) throws -> SignedEvent {
+        try access(identity).makeEvent(Array(text.utf8), sequence: sequence, dependencies: dependencies, time: 1)
+    }
+}
+
+/// Waits for the next `count` events of a stream, or fewer if `seconds` pass.
+func collect(_ stream: AsyncStream<SignedEvent>, count: Int, seconds: Double = 10) async -> [SignedEvent] {
+    await withTaskGroup(of: [SignedEvent]?.self) { group in
+        group.addTask {
+            var events: [SignedEvent] = []
+            for await event in stream {
+                events.append(event)
+                if events.count == count { break }
+            }
+            return events
+        }
+        group.addTask {
+            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            return nil
+        }
+        var result: [SignedEvent] = []
+        for await value in group {
+            if let value { result = value }
+            group.cancelAll()
+            break
+        }
+        return result
+    }
+}

@@ -1,0 +1,140 @@
+import Broker
+import PolderClient
+import Sodium
+import Testing
+import Wire
+
+@Suite(.timeLimit(.minutes(1))) struct BrokerTests {
+    let alice = SigningKeyPair(), bob = SigningKeyPair(), carol = SigningKeyPair()
+
+    @Test func readersReceiveEncryptedEventsInPublishOrder() async throws {
+        let broker = try await BrokerFixture()
+        let publisher = try await broker.connect(alice)
+        let subscriber = try await broker.connect(bob)
+        let topic = try await TestTopic(on: publisher, owner: alice, readers: [bob])
+        let stream = try await subscriber.subscribe(topic.id)
+        var events: [SignedEvent] = []
+        for sequence in 1...300 { events.append(try topic.event("message \(sequence)", by: alice, sequence: UInt64(sequence))) }
+        try await publisher.publish(events)  // pipelined: signatures checked in parallel, accepted in order
+        let received = await collect(stream, count: 300)
+        #expect(received.map(\.id) == events.map(\.id))
+        let bobsView = topic.access(bob)
+        #expect(try bobsView.decrypt(received[41]) == Array("message 42".utf8))
+        // The broker only ever saw ciphertext.
+        #expect(!received[41].event.payload.contains(Array("message 42".utf8)))
+        let statistics = await broker.statistics()
+        #expect(statistics.eventsAccepted == 300)
+        #expect(statistics.eventsDelivered == 300)
+        publisher.close(); subscriber.close()
+        await broker.stop()
+    }
+
+    @Test func publisherNotOnTheAllowListIsRefused() async throws {
+        let broker = try await BrokerFixture()
+        let owner = try await broker.connect(alice)
+        let outsider = try await broker.connect(carol)
+        let topic = try await TestTopic(on: owner, owner: alice, readers: [bob])
+        let event = try topic.event("spam", by: carol, sequence: 1)
+        await #expect(throws: ClientError(.refused(.notAllowedToPublish), "\(carol.publicKey.text) may not publish on topic \(topic.id.text)")) {
+            try await outsider.publish(event)
+        }
+        // Refusal is per request: the connection goes on.
+        try await outsider.ping()
+        owner.close(); outsider.close()
+        await broker.stop()
+    }
+
+    @Test func openTopicTakesWriteOnlyPublishersThatCannotRead() async throws {
+        let broker = try await BrokerFixture()
+        let owner = try await broker.connect(alice)
+        let writer = try await broker.connect(carol)
+        let topic = try await TestTopic(on: owner, owner: alice, open: true)
+        let stream = try await owner.subscribe(topic.id)
+        let carolsView = topic.access(carol)
+        #expect(!carolsView.isReader && carolsView.mayPublish)
+        let event = try carolsView.makeEvent(Array("tip".utf8), sequence: 1, dependencies: [], time: 1)
+        try await writer.publish(event)
+        let received = await collect(stream, count: 1)
+        #expect(try topic.access(alice).decrypt(received[0]) == Array("tip".utf8))
+        #expect(throws: ClientError.self) { try carolsView.decrypt(received[0]) }
+        owner.close(); writer.close()
+        await broker.stop()
+    }
+
+    @Test func onlyReadersMaySubscribe() async throws {
+        let broker = try await BrokerFixture()
+        let owner = try await broker.connect(alice)
+        let outsider = try await broker.connect(carol)
+        let topic = try await TestTopic(on: owner, owner: alice, readers: [bob])
+        await #expect(throws: ClientError.self) { _ = try await outsider.subscribe(topic.id) }
+        await #expect(throws: ClientError.self) { _ = try await outsider.subscribe(SigningKeyPair().publicKey) }
+        owner.close(); outsider.close()
+        await broker.stop()
+    }
+
+    @Test func descriptorsNeedHigherRevisions() async throws {
+        let broker = try await BrokerFixture()
+        let client = try await broker.connect(alice)
+        let topic = try await TestTopic(on: client, owner: alice)
+        try await client.putTopic(topic.descriptor)  // the same descriptor again is fine
+        var changed = topic.descriptor.descriptor
+        changed.name = "renamed"
+        await #expect(throws: ClientError.self) { try await client.putTopic(changed.signed(by: topic.keys.topicKey!)) }
+        changed.revision = 2
+        try await client.putTopic(changed.signed(by: topic.keys.topicKey!))
+        #expect(try await client.getTopic(topic.id).descriptor.descriptor.name == "renamed")
+        client.close()
+        await broker.stop()
+    }
+
+    @Test func forgedDescriptorClosesOnlyThatConnection() async throws {
+        let broker = try await BrokerFixture()
+        let forger = try await broker.connect(carol)
+        let bystander = try await broker.connect(bob)
+        let topicKey = SigningKeyPair()
+        let (real, _) = try NewTopic.make(name: "x", owner: carol, openPublishing: false, publishers: [], readers: [])
+        // Re-sign the body with a key that is not the topic key.
+        let forged = try SignedTopicDescriptor.decode(real.body + topicKey.signature(for: real.body))
+        await #expect(throws: ClientError.self) { try await forger.putTopic(forged) }
+        await #expect(throws: ClientError.self) { try await forger.ping() }
+        try await bystander.ping()
+        forger.close(); bystander.close()
+        await broker.stop()
+    }
+
+    @Test func sequenceNumbersMoveForwardAndRetriesAreAcknowledged() async throws {
+        let broker = try await BrokerFixture()
+        let client = try await broker.connect(alice)
+        let topic = try await TestTopic(on: client, owner: alice)
+        let first = try topic.event("one", by: alice, sequence: 1)
+        try await client.publish(first)
+        try await client.publish(first)  // an exact retry is acknowledged again
+        let conflicting = try topic.event("other one", by: alice, sequence: 1)
+        await #expect(throws: ClientError.self) { try await client.publish(conflicting) }
+        let head = try await client.getTopic(topic.id).head
+        #expect(head == PublisherHead(sequence: 1, eventID: first.id))
+        client.close()
+        await broker.stop()
+    }
+
+    @Test func slowConsumerIsDisconnectedWithoutStoppingOthers() async throws {
+        let broker = try await BrokerFixture { $0.outputLimit = 1 << 20 }
+        let publisher = try await broker.connect(alice)
+        let topic = try await TestTopic(on: publisher, owner: alice, readers: [bob, carol])
+        // Bob subscribes over a socket that is never read after the subscription.
+        let stalled = try await StalledSubscriber(address: broker.address, identity: bob, topic: topic.id)
+        let fast = try await broker.connect(carol)
+        let stream = try await fast.subscribe(topic.id)
+        let payload = String(repeating: "x", count: 30_000)
+        // Batches of 300 KB keep the fast reader's queue under the limit; the stalled one's grows.
+        for batch in 0..<30 {
+            let events = try (1...10).map { try topic.event(payload, by: alice, sequence: UInt64(batch * 10 + $0)) }
+            try await publisher.publish(events)
+        }
+        #expect(await collect(stream, count: 300).count == 300)
+        #expect(await broker.statistics().slowConsumersDisconnected == 1)
+        stalled.stop()
+        publisher.close(); fast.close()
+        await broker.stop()
+    }
+}
