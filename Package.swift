@@ -51,13 +51,15 @@ let package = Package(
         ]),
 
         // Tests: one target per module, plus real-process integration tests.
+        .target(name: "TestSupport", dependencies: ["Broker", "PolderClient", "Wire", "EventLoop", "Sodium",
+                                                    .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Sodium"]),
-        .testTarget(name: "BrokerTests", dependencies: ["Broker", "PolderClient", "Wire"]),
+        .testTarget(name: "BrokerTests", dependencies: ["Broker", "PolderClient", "Wire", "TestSupport"]),
         .testTarget(name: "PolderClientTests", dependencies: ["PolderClient", "Wire", "Sodium", "Platform"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["PolderClient", "Wire", "Sodium", "Platform", "EventLoop"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["PolderClient", "Wire", "Sodium", "Platform", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -159,7 +159,7 @@ public final class Broker {
         case .message(let plaintext):
             let message: EdgeMessage
             do { message = try EdgeMessage.decode(plaintext) } catch {
-                refuse(session, .malformedMessage, error.message)
+                refuse(session, error.kind == .unsupported ? .unsupported : .malformedMessage, error.message)
                 return
             }
             handle(message, from: session)
@@ -189,6 +189,7 @@ public final class Broker {
         case let .putTopic(request, descriptor):
             do {
                 try topics.put(descriptor)
+                dropSubscribersWhoAreNotReaders(of: descriptor.descriptor)
                 logger.info("topic \(descriptor.descriptor.topic.text) '\(descriptor.descriptor.name)' revision \(descriptor.descriptor.revision) stored")
                 session.send(.ok(request: request))
             } catch {
@@ -209,13 +210,23 @@ public final class Broker {
         }
     }
 
+    /// A new descriptor may remove readers: they stop receiving at once.
+    private func dropSubscribersWhoAreNotReaders(of descriptor: TopicDescriptor) {
+        guard let state = topics[descriptor.topic] else { return }
+        for id in state.subscribers {
+            guard let session = sessions[id], let identity = session.identity, descriptor.readerKey(for: identity) == nil else { continue }
+            topics.removeSubscriber(id, from: descriptor.topic)
+            session.subscriptions.remove(descriptor.topic)
+            logger.info("\(session.label) is no longer a reader of \(descriptor.topic.text): subscription ended")
+        }
+    }
+
     private func publish(_ event: SignedEvent, request: UInt32, from session: EdgeSession) {
         if let problem = admissionProblem(event.event) {
             return session.send(.error(request: request, code: problem.code, text: problem.text))
         }
-        session.pendingPublishes.append(EdgeSession.PendingPublish(request: request, event: event))
+        let ticket = session.enqueuePublish(request: request, event: event)
         let bound = LoopBound((broker: self, session: session), loop: loop)
-        let eventID = event.id
         verifiers.submit { [loop] in
             let verification: EdgeSession.Verification
             do throws(WireError) {
@@ -226,7 +237,7 @@ public final class Broker {
             }
             loop.execute {
                 let (broker, session) = bound.value
-                broker.verified(eventID, request: request, verification, on: session)
+                broker.verified(ticket: ticket, verification, on: session)
             }
         }
     }
@@ -244,9 +255,9 @@ public final class Broker {
         return nil
     }
 
-    private func verified(_ eventID: EventID, request: UInt32, _ verification: EdgeSession.Verification, on session: EdgeSession) {
+    private func verified(ticket: UInt64, _ verification: EdgeSession.Verification, on session: EdgeSession) {
         guard sessions[session.id] != nil, !session.isClosing,
-              let index = session.pendingPublishes.firstIndex(where: { $0.request == request && $0.event.id == eventID }) else { return }
+              let index = session.pendingPublishes.firstIndex(where: { $0.ticket == ticket }) else { return }
         session.pendingPublishes[index].verification = verification
         // Accept in arrival order: only the completed prefix of the queue.
         while let first = session.pendingPublishes.first {

@@ -13,6 +13,8 @@ final class EdgeSession {
     }
 
     struct PendingPublish {
+        /// Unique within the session, so that a repeated request number cannot be confused.
+        let ticket: UInt64
         let request: UInt32
         let event: SignedEvent
         var verification: Verification = .pending
@@ -23,6 +25,14 @@ final class EdgeSession {
     private(set) var identity: SigningPublicKey?
     var subscriptions: Set<TopicID> = []
     var pendingPublishes: [PendingPublish] = []
+    private var nextTicket: UInt64 = 0
+
+    /// Queues a publish for signature checking; returns its ticket.
+    func enqueuePublish(request: UInt32, event: SignedEvent) -> UInt64 {
+        nextTicket += 1
+        pendingPublishes.append(PendingPublish(ticket: nextTicket, request: request, event: event))
+        return nextTicket
+    }
     var handshakeTimer: Timer?
     private(set) var isClosing = false
 

@@ -10,7 +10,7 @@ public enum NewTopic {
             throw ClientError(.protocolViolation, "a topic name is at most \(Limits.maximumTopicNameLength) bytes")
         }
         let allReaders = Set(readers + [owner.publicKey])
-        guard allReaders.count <= Limits.maximumDescriptorMembers, publishers.count < Limits.maximumDescriptorMembers else {
+        guard allReaders.count <= Limits.maximumDescriptorMembers, Set(publishers + [owner.publicKey]).count <= Limits.maximumDescriptorMembers else {
             throw ClientError(.protocolViolation, "a topic has at most \(Limits.maximumDescriptorMembers) readers and publishers")
         }
         let topicKey = SigningKeyPair()

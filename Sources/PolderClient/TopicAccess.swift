@@ -38,7 +38,7 @@ public struct TopicAccess: Sendable {
             payload = PayloadCipher.sealWriteOnly(plaintext, epochPublicKey: descriptor.epochPublicKey, associatedData: associatedData)
         }
         guard payload.count <= Limits.maximumPayloadLength else {
-            throw ClientError(.protocolViolation, "the message is too large: at most \(Limits.maximumPayloadLength - 41) bytes fit in one event")
+            throw ClientError(.protocolViolation, "the message is too large: \(plaintext.count) bytes, and one event holds at most about \(Limits.maximumPayloadLength - 81)")
         }
         let event = Event(topic: descriptor.topic, publisher: identity.publicKey, sequence: sequence, dependencies: dependencies,
                           time: time, expiry: expiry, epoch: descriptor.epoch, payload: payload)

@@ -37,7 +37,9 @@ public struct TopicKeys: Sendable {
                 let fields = line.split(separator: " ").map(String.init)
                 switch (fields.first, fields.count) {
                 case ("topic-key", 2):
-                    keys.topicKey = try SigningKeyPair(seed: SecureBytes(try Hex.decode(fields[1])))
+                    let topicKey = try SigningKeyPair(seed: SecureBytes(try Hex.decode(fields[1])))
+                    guard topicKey.publicKey == topic else { throw WireError(.invalidValue, "the topic key belongs to another topic") }
+                    keys.topicKey = topicKey
                 case ("epoch", 3):
                     guard let epoch = UInt32(fields[1]) else { throw WireError(.invalidValue, "bad epoch number '\(fields[1])'") }
                     keys.epochSecrets[epoch] = try EpochSecret(try Hex.decode(fields[2]))

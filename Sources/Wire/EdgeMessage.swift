@@ -65,11 +65,24 @@ public enum EdgeMessage: Sendable, Equatable {
             writer.u8(Tag.deliver.rawValue); writer.bytes32(event.encoded)
         case let .error(request, code, text):
             writer.u8(Tag.error.rawValue); writer.u32(request); writer.u16(code.rawValue)
-            writer.string16(String(decoding: Array(text.utf8.prefix(Limits.maximumErrorTextLength)), as: UTF8.self))
+            writer.string16(Self.truncated(text, toUTF8Bytes: Limits.maximumErrorTextLength))
         case let .pong(nonce):
             writer.u8(Tag.pong.rawValue); writer.u64(nonce)
         }
         return writer.bytes
+    }
+
+    /// The longest prefix of `text` of whole characters that fits in `limit` UTF-8 bytes.
+    static func truncated(_ text: String, toUTF8Bytes limit: Int) -> String {
+        guard text.utf8.count > limit else { return text }
+        var result = ""
+        var length = 0
+        for character in text {
+            length += character.utf8.count
+            if length > limit { break }
+            result.append(character)
+        }
+        return result
     }
 
     /// Parses one message; structure and limits are checked, signatures are not.

@@ -6,10 +6,11 @@ public enum Limits {
     public static let maximumMessageLength = maximumFrameLength - ChaChaPolyTagLength.value
     /// Largest encoded signed event.
     public static let maximumEventLength = 64 * 1024 - 1024
-    /// Largest encrypted payload inside an event.
-    public static let maximumPayloadLength = maximumEventLength - 512
     /// Most direct dependencies one event may list.
     public static let maximumDependencies = 32
+    /// Largest encrypted payload inside an event: what is left of `maximumEventLength` after the
+    /// fixed fields (163 bytes with the signature) and the most dependencies.
+    public static let maximumPayloadLength = maximumEventLength - 163 - 32 * maximumDependencies
     /// Largest encoded signed topic descriptor.
     public static let maximumDescriptorLength = maximumMessageLength - 64
     /// Longest topic name, in UTF-8 bytes.

@@ -2,6 +2,7 @@ import Broker
 import PolderClient
 import Sodium
 import Testing
+import TestSupport
 import Wire
 
 @Suite(.timeLimit(.minutes(1))) struct BrokerTests {
@@ -72,6 +73,24 @@ import Wire
         await broker.stop()
     }
 
+    @Test func removedReaderStopsReceiving() async throws {
+        let broker = try await BrokerFixture()
+        let owner = try await broker.connect(alice)
+        let reader = try await broker.connect(bob)
+        let topic = try await TestTopic(on: owner, owner: alice, readers: [bob])
+        let stream = try await reader.subscribe(topic.id)
+        try await owner.publish(try topic.event("before", by: alice, sequence: 1))
+        #expect(await collect(stream, count: 1).count == 1)
+        var next = topic.descriptor.descriptor
+        next.revision = 2
+        next.readers.removeAll { $0.reader == bob.publicKey }
+        try await owner.putTopic(next.signed(by: topic.keys.topicKey!))
+        try await owner.publish(try topic.event("after", by: alice, sequence: 2))
+        #expect(await collect(stream, count: 1, seconds: 0.5).isEmpty)
+        owner.close(); reader.close()
+        await broker.stop()
+    }
+
     @Test func descriptorsNeedHigherRevisions() async throws {
         let broker = try await BrokerFixture()
         let client = try await broker.connect(alice)
@@ -122,7 +141,10 @@ import Wire
         let publisher = try await broker.connect(alice)
         let topic = try await TestTopic(on: publisher, owner: alice, readers: [bob, carol])
         // Bob subscribes over a socket that is never read after the subscription.
-        let stalled = try await StalledSubscriber(address: broker.address, identity: bob, topic: topic.id)
+        let stalled = try RawConnection(address: broker.address, receiveBuffer: 4096)
+        try stalled.handshake(as: bob)
+        try stalled.send(.subscribe(request: 1, topic: topic.id))
+        #expect(try stalled.receive() == .ok(request: 1))
         let fast = try await broker.connect(carol)
         let stream = try await fast.subscribe(topic.id)
         let payload = String(repeating: "x", count: 30_000)
@@ -133,7 +155,6 @@ import Wire
         }
         #expect(await collect(stream, count: 300).count == 300)
         #expect(await broker.statistics().slowConsumersDisconnected == 1)
-        stalled.stop()
         publisher.close(); fast.close()
         await broker.stop()
     }

@@ -66,6 +66,14 @@ import Testing
         }
     }
 
+    @Test func errorTextIsCutAtACharacterBoundary() throws {
+        let long = String(repeating: "é", count: 600)  // 1200 bytes
+        let encoded = EdgeMessage.error(request: 1, code: .internalError, text: long).encoded()
+        guard case let .error(_, _, text) = try EdgeMessage.decode(encoded) else { Issue.record("not an error"); return }
+        #expect(text.utf8.count == 1024)
+        #expect(text.allSatisfy { $0 == "é" })
+    }
+
     @Test func idTextDetectsTypos() throws {
         let key = SigningKeyPair().publicKey
         var text = Array(key.text)

@@ -6,12 +6,12 @@ import Sodium
 import Wire
 
 /// A broker running in this process on an ephemeral loopback port.
-final class BrokerFixture: @unchecked Sendable {
-    let loop: EventLoop
-    let address: String
+public final class BrokerFixture: @unchecked Sendable {
+    public let loop: EventLoop
+    public let address: String
     private var broker: Broker?
 
-    init(configure: (inout BrokerConfiguration) -> Void = { _ in }) async throws {
+    public init(configure: (inout BrokerConfiguration) -> Void = { _ in }) async throws {
         var configuration = BrokerConfiguration()
         configuration.listen = "127.0.0.1:0"
         configuration.dataDirectory = "/tmp/polder-broker-tests-\(Random.uint64())"
@@ -39,13 +39,13 @@ final class BrokerFixture: @unchecked Sendable {
     }
 
     /// Counters, read on the loop.
-    func statistics() async -> Broker.Statistics {
+    public func statistics() async -> Broker.Statistics {
         await withCheckedContinuation { continuation in
             loop.execute { [self] in continuation.resume(returning: broker!.statistics) }
         }
     }
 
-    func stop() async {
+    public func stop() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             loop.execute { [self] in
                 broker!.shutdown { [self] in
@@ -57,35 +57,35 @@ final class BrokerFixture: @unchecked Sendable {
         }
     }
 
-    func connect(_ identity: SigningKeyPair) async throws -> PolderClient {
+    public func connect(_ identity: SigningKeyPair) async throws -> PolderClient {
         try await PolderClient.connect(to: address, identity: identity)
     }
 }
 
 /// A topic created by `owner` with extra readers and publishers, already put on the broker.
-struct TestTopic {
-    let descriptor: SignedTopicDescriptor
-    let keys: TopicKeys
-    var id: TopicID { descriptor.descriptor.topic }
+public struct TestTopic {
+    public let descriptor: SignedTopicDescriptor
+    public let keys: TopicKeys
+    public var id: TopicID { descriptor.descriptor.topic }
 
-    init(on client: PolderClient, owner: SigningKeyPair, readers: [SigningKeyPair] = [], publishers: [SigningKeyPair] = [],
+    public init(on client: PolderClient, owner: SigningKeyPair, readers: [SigningKeyPair] = [], publishers: [SigningKeyPair] = [],
          open: Bool = false) async throws {
         (descriptor, keys) = try NewTopic.make(name: "test", owner: owner, openPublishing: open, publishers: publishers.map(\.publicKey),
                                                readers: readers.map(\.publicKey))
         try await client.putTopic(descriptor)
     }
 
-    func access(_ identity: SigningKeyPair) -> TopicAccess {
+    public func access(_ identity: SigningKeyPair) -> TopicAccess {
         TopicAccess(descriptor: descriptor.descriptor, identity: identity, keys: identity.publicKey == descriptor.descriptor.owners[0] ? keys : TopicKeys(topic: id))
     }
 
-    func event(_ text: String, by identity: SigningKeyPair, sequence: UInt64, dependencies: [EventID] = []) throws -> SignedEvent {
+    public func event(_ text: String, by identity: SigningKeyPair, sequence: UInt64, dependencies: [EventID] = []) throws -> SignedEvent {
         try access(identity).makeEvent(Array(text.utf8), sequence: sequence, dependencies: dependencies, time: 1)
     }
 }
 
 /// Waits for the next `count` events of a stream, or fewer if `seconds` pass.
-func collect(_ stream: AsyncStream<SignedEvent>, count: Int, seconds: Double = 10) async -> [SignedEvent] {
+public func collect(_ stream: AsyncStream<SignedEvent>, count: Int, seconds: Double = 10) async -> [SignedEvent] {
     await withTaskGroup(of: [SignedEvent]?.self) { group in
         group.addTask {
             var events: [SignedEvent] = []
