@@ -12,6 +12,11 @@ public enum BrokerDaemon {
         do { loop = try EventLoop() } catch { throw BrokerError(error.message) }
         let broker = try Broker(identity: identity, configuration: configuration, loop: loop, logger: logger)
         try broker.start()
+        // A parent may have started us with these signals blocked (the mask is inherited).
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         let stop = { (name: String) in
             logger.info("received \(name)")
             broker.shutdown { loop.stop() }

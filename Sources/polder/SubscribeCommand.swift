@@ -39,6 +39,7 @@ struct SubscribeCommand: AsyncParsableCommand {
         try? access.keys.save(to: common.keyDirectory)  // remember the epoch secret for later
         let events: AsyncStream<SignedEvent>
         do { events = try await client.subscribe(topicID) } catch { throw CLIError(error.message) }
+        Console.standardError("polder: subscribed to \(topicID.text)")
 
         let wanted = count
         let received = try await withThrowingTaskGroup(of: Int?.self) { group in
