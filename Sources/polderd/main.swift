@@ -27,6 +27,9 @@ struct Polderd: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Most clients connected at once.", valueName: "N"))
     var maxConnections = BrokerConfiguration().maximumConnections
 
+    @Option(name: .long, help: ArgumentHelp("Seconds a new connection has to complete its handshake.", valueName: "SECONDS"))
+    var handshakeTimeout = BrokerConfiguration().handshakeTimeout
+
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
     var logLevel = "info"
 
@@ -36,6 +39,7 @@ struct Polderd: ParsableCommand {
         }
         guard verifierThreads >= 1 else { throw ValidationError("--verifier-threads must be at least 1") }
         guard outputLimit >= 65_536 else { throw ValidationError("--output-limit must be at least 65536") }
+        guard handshakeTimeout > 0 else { throw ValidationError("--handshake-timeout must be positive") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
     }
 
@@ -52,6 +56,7 @@ struct Polderd: ParsableCommand {
         configuration.verifierThreads = verifierThreads
         configuration.outputLimit = outputLimit
         configuration.maximumConnections = maxConnections
+        configuration.handshakeTimeout = handshakeTimeout
         do {
             try BrokerDaemon.run(configuration: configuration, logger: Logger(label: "polderd"))
         } catch {

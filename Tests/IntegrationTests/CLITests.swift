@@ -104,7 +104,7 @@ import Testing
     @Test func daemonHelpDocumentsEveryOption() async throws {
         let help = try ChildProcess("polderd", ["--help"], in: temporaryDirectory())
         #expect(try await help.wait() == 0)
-        for option in ["--listen", "--data-dir", "--verifier-threads", "--output-limit", "--max-connections", "--log-level"] {
+        for option in ["--listen", "--data-dir", "--verifier-threads", "--output-limit", "--max-connections", "--handshake-timeout", "--log-level"] {
             #expect(help.stdout.contains(option), "\(option) missing from --help")
         }
         let bad = try ChildProcess("polderd", ["--listen", "256.1.1.1:1", "--data-dir", temporaryDirectory().path], in: temporaryDirectory())
