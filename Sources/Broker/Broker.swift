@@ -52,7 +52,7 @@ public final class Broker {
                 accept(socket: socket, peer: peer)
             }
             self.listener = listener
-            logger.info("polderd \(identity.publicKey.text) listening on \(listener.localAddress)")
+            logger.notice("polderd \(identity.publicKey.text) listening on \(listener.localAddress)")
             return listener.localAddress
         } catch {
             throw BrokerError("cannot listen on \(configuration.listen): \(error.message)")
