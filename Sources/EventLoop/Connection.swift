@@ -34,11 +34,14 @@ public final class Connection {
         public var outputLimit: Int
         /// Reading pauses while this much input is unprocessed.
         public var readHighWaterMark: Int
+        /// `onDrained` fires when queued output falls to this many bytes.
+        public var writeLowWaterMark: Int
 
-        public init(maximumFrameLength: Int, outputLimit: Int = 8 << 20, readHighWaterMark: Int = 256 << 10) {
+        public init(maximumFrameLength: Int, outputLimit: Int = 8 << 20, readHighWaterMark: Int = 256 << 10, writeLowWaterMark: Int = 0) {
             self.maximumFrameLength = maximumFrameLength
             self.outputLimit = outputLimit
             self.readHighWaterMark = max(readHighWaterMark, maximumFrameLength + 4)
+            self.writeLowWaterMark = writeLowWaterMark
         }
     }
 
@@ -55,6 +58,8 @@ public final class Connection {
     public var onClose: (CloseReason) -> Void = { _ in }
     /// Called when queued output exceeds `outputLimit`.
     public var onOutputOverflow: () -> Void = {}
+    /// Called when queued output has fallen to the write low-water mark.
+    public var onDrained: () -> Void = {}
     /// Called when a frame's length prefix exceeds the limit; reading has stopped. The owner may
     /// send an error and `closeAfterFlush()`; by default the connection closes.
     public lazy var onFrameTooLarge: (_ length: Int) -> Void = { [unowned self] length in
@@ -95,6 +100,7 @@ public final class Connection {
         let context = Unmanaged.passUnretained(self).toOpaque()
         bufferevent_setcb(bufferEvent, readCallback, writeCallback, eventCallback, context)
         bufferevent_setwatermark(bufferEvent, Int16(EV_READ), 0, options.readHighWaterMark)
+        bufferevent_setwatermark(bufferEvent, Int16(EV_WRITE), options.writeLowWaterMark, 0)
         bufferevent_enable(bufferEvent, Int16(EV_READ | EV_WRITE))
     }
 
@@ -175,7 +181,11 @@ public final class Connection {
     }
 
     fileprivate func writable() {
-        if closing && queuedOutput == 0 { finish(.closedLocally) }
+        if closing {
+            if queuedOutput == 0 { finish(.closedLocally) }
+            return
+        }
+        onDrained()
     }
 
     fileprivate func event(_ what: Int16) {
@@ -199,13 +209,13 @@ public final class Connection {
 }
 
 private func readCallback(_ bufferEvent: OpaquePointer?, _ argument: UnsafeMutableRawPointer?) {
-    Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().readable()
+    withExtendedLifetime(Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue()) { $0.readable() }  // the handler may drop the last reference
 }
 
 private func writeCallback(_ bufferEvent: OpaquePointer?, _ argument: UnsafeMutableRawPointer?) {
-    Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().writable()
+    withExtendedLifetime(Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue()) { $0.writable() }  // the handler may drop the last reference
 }
 
 private func eventCallback(_ bufferEvent: OpaquePointer?, _ what: Int16, _ argument: UnsafeMutableRawPointer?) {
-    Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue().event(what)
+    withExtendedLifetime(Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue()) { $0.event(what) }  // the handler may drop the last reference
 }

@@ -50,5 +50,5 @@ public final class Listener {
 
 private func acceptCallback(_ listener: OpaquePointer?, _ socket: Int32, _ address: UnsafeMutablePointer<sockaddr>?,
                             _ length: Int32, _ argument: UnsafeMutableRawPointer?) {
-    Unmanaged<Listener>.fromOpaque(argument!).takeUnretainedValue().accepted(socket, address, length)
+    withExtendedLifetime(Unmanaged<Listener>.fromOpaque(argument!).takeUnretainedValue()) { $0.accepted(socket, address, length) }  // the handler may drop the last reference
 }

@@ -34,7 +34,7 @@ public final class Timer {
 }
 
 private func timerCallback(_ fd: Int32, _ what: Int16, _ argument: UnsafeMutableRawPointer?) {
-    Unmanaged<Timer>.fromOpaque(argument!).takeUnretainedValue().fire()
+    withExtendedLifetime(Unmanaged<Timer>.fromOpaque(argument!).takeUnretainedValue()) { $0.fire() }  // the handler may drop the last reference
 }
 
 /// Runs a handler on the loop thread when a POSIX signal arrives.
@@ -56,5 +56,5 @@ public final class SignalWatcher {
 }
 
 private func signalCallback(_ fd: Int32, _ what: Int16, _ argument: UnsafeMutableRawPointer?) {
-    Unmanaged<SignalWatcher>.fromOpaque(argument!).takeUnretainedValue().fire()
+    withExtendedLifetime(Unmanaged<SignalWatcher>.fromOpaque(argument!).takeUnretainedValue()) { $0.fire() }  // the handler may drop the last reference
 }

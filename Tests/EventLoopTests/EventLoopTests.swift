@@ -88,6 +88,7 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
         let frames = Box<[[UInt8]]>([])
         let closes = Box<[Connection.CloseReason]>([])
         let overflows = Box(0)
+        let drains = Box(0)
 
         init(options: Connection.Options) async throws {
             loop = try EventLoop.startThread()
@@ -100,6 +101,7 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
                         connection.onFrame = { [self] frame in frames.mutate { $0.append(frame) } }
                         connection.onClose = { [self] reason in closes.mutate { $0.append(reason) } }
                         connection.onOutputOverflow = { [self] in overflows.mutate { $0 += 1 } }
+                        connection.onDrained = { [self] in drains.mutate { $0 += 1 } }
                         connections.append(connection)
                     }
                     self.listener = listener
@@ -202,5 +204,7 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
             for _ in 0..<400 { target.send(frame: [UInt8](repeating: 1, count: 60_000)) }
         }
         #expect(await eventually { server.overflows.value > 0 })
+        // The client reads it all in the end: the queue drains to the low-water mark (0).
+        #expect(await eventually(10) { server.drains.value > 0 })
     }
 }
