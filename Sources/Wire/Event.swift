@@ -130,16 +130,11 @@ public struct SignedEvent: Sendable, Equatable {
 
     /// Parses an encoded signed event, checking structure and limits but not the signature.
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> SignedEvent {
-        guard bytes.count <= Limits.maximumEventLength else {
-            throw WireError(.limitExceeded, "an event of \(bytes.count) bytes exceeds the limit of \(Limits.maximumEventLength)")
-        }
-        guard bytes.count > SigningPublicKey.signatureByteCount else { throw WireError(.truncated, "event: too short") }
-        let bodyLength = bytes.count - SigningPublicKey.signatureByteCount
-        let body = Array(bytes[..<bodyLength])
+        let (body, signature) = try SignedBytes.split(bytes, limit: Limits.maximumEventLength, structure: "an event")
         var reader = ByteReader(body)
         let event = try Event.decodeBody(&reader)
         try reader.expectEnd("event")
-        return SignedEvent(event: event, body: body, signature: Array(bytes[bodyLength...]))
+        return SignedEvent(event: event, body: body, signature: signature)
     }
 
     /// Fails unless the publisher signed exactly these bytes.

@@ -167,16 +167,11 @@ public struct SignedTopicDescriptor: Sendable, Equatable {
 
     /// Parses an encoded signed descriptor, checking structure and limits but not the signature.
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> SignedTopicDescriptor {
-        guard bytes.count <= Limits.maximumDescriptorLength else {
-            throw WireError(.limitExceeded, "a topic descriptor of \(bytes.count) bytes exceeds the limit of \(Limits.maximumDescriptorLength)")
-        }
-        guard bytes.count > SigningPublicKey.signatureByteCount else { throw WireError(.truncated, "topic descriptor: too short") }
-        let bodyLength = bytes.count - SigningPublicKey.signatureByteCount
-        let body = Array(bytes[..<bodyLength])
+        let (body, signature) = try SignedBytes.split(bytes, limit: Limits.maximumDescriptorLength, structure: "a topic descriptor")
         var reader = ByteReader(body)
         let descriptor = try TopicDescriptor.decodeBody(&reader)
         try reader.expectEnd("topic descriptor")
-        return SignedTopicDescriptor(descriptor: descriptor, body: body, signature: Array(bytes[bodyLength...]))
+        return SignedTopicDescriptor(descriptor: descriptor, body: body, signature: signature)
     }
 
     /// Fails unless the topic key signed exactly these bytes.
