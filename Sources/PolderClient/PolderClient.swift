@@ -60,20 +60,20 @@ public final class PolderClient: Sendable {
         return try reply.get()
     }
 
-    private func unexpected(_ message: EdgeMessage) -> ClientError {
+    private var unexpected: ClientError {
         ClientError(.protocolViolation, "the broker answered with an unexpected message")
     }
 
     /// Stores a topic descriptor on the broker.
     public func putTopic(_ descriptor: SignedTopicDescriptor) async throws(ClientError) {
         let answer = try await request { .putTopic(request: $0, descriptor: descriptor) }
-        guard case .ok = answer else { throw unexpected(answer) }
+        guard case .ok = answer else { throw unexpected }
     }
 
     /// Fetches a topic's descriptor, and what this client last published there as the broker knows it.
     public func getTopic(_ topic: TopicID) async throws(ClientError) -> (descriptor: SignedTopicDescriptor, head: PublisherHead?) {
         let answer = try await request { .getTopic(request: $0, topic: topic) }
-        guard case let .topic(_, descriptor, head) = answer else { throw unexpected(answer) }
+        guard case let .topic(_, descriptor, head) = answer else { throw unexpected }
         do { try descriptor.verifySignature() } catch {
             throw ClientError(.protocolViolation, "the broker sent a descriptor not signed by the topic key")
         }
@@ -85,7 +85,7 @@ public final class PolderClient: Sendable {
     @discardableResult
     public func publish(_ event: SignedEvent) async throws(ClientError) -> EventID {
         let answer = try await request { .publish(request: $0, event: event) }
-        guard case let .publishAck(_, eventID) = answer, eventID == event.id else { throw unexpected(answer) }
+        guard case let .publishAck(_, eventID) = answer, eventID == event.id else { throw unexpected }
         return eventID
     }
 
@@ -112,7 +112,7 @@ public final class PolderClient: Sendable {
         var ids: [EventID] = []
         for (event, reply) in zip(events, replies) {
             let answer = try reply.get()
-            guard case let .publishAck(_, eventID) = answer, eventID == event.id else { throw unexpected(answer) }
+            guard case let .publishAck(_, eventID) = answer, eventID == event.id else { throw unexpected }
             ids.append(eventID)
         }
         return ids
@@ -127,7 +127,7 @@ public final class PolderClient: Sendable {
         loop.execute { connection.value.addSubscription(topic, continuation) }
         do throws(ClientError) {
             let answer = try await request { .subscribe(request: $0, topic: topic) }
-            guard case .ok = answer else { throw unexpected(answer) }
+            guard case .ok = answer else { throw unexpected }
         } catch {
             loop.execute { connection.value.removeSubscription(topic) }
             throw error
@@ -138,7 +138,7 @@ public final class PolderClient: Sendable {
     /// Ends a subscription.
     public func unsubscribe(_ topic: TopicID) async throws(ClientError) {
         let answer = try await request { .unsubscribe(request: $0, topic: topic) }
-        guard case .ok = answer else { throw unexpected(answer) }
+        guard case .ok = answer else { throw unexpected }
         let connection = self.connection
         loop.execute { connection.value.removeSubscription(topic) }
     }
@@ -146,7 +146,7 @@ public final class PolderClient: Sendable {
     /// A round trip to the broker.
     public func ping() async throws(ClientError) {
         let answer = try await request { .ping(nonce: UInt64($0)) }
-        guard case .pong = answer else { throw unexpected(answer) }
+        guard case .pong = answer else { throw unexpected }
     }
 
     /// Closes the connection; pending requests fail and subscriptions end.

@@ -5,33 +5,33 @@ import Sodium
 public struct EpochSecret: Sendable {
     public static let byteCount = 32
     public let secret: SecureBytes
+    /// BLAKE2b-256(key: secret, message: "polder/1 payload key"); derived once, used per event.
+    public let payloadKey: SymmetricKey
+    /// X25519 key pair whose secret is BLAKE2b-256(key: secret, message: "polder/1 epoch key pair").
+    public let keyPair: KeyAgreementKeyPair
 
     /// A fresh random epoch secret.
-    public init() { secret = SecureBytes(randomCount: Self.byteCount) }
+    public init() { self.init(secret: SecureBytes(randomCount: Self.byteCount)) }
 
     public init(_ bytes: [UInt8]) throws(WireError) {
         guard bytes.count == Self.byteCount else { throw WireError(.invalidValue, "an epoch secret is 32 bytes, got \(bytes.count)") }
-        secret = SecureBytes(bytes)
+        self.init(secret: SecureBytes(bytes))
     }
 
-    private func derive(_ label: String) -> [UInt8] {
+    private init(secret: SecureBytes) {
+        self.secret = secret
+        var payloadBytes = Self.derive("polder/1 payload key", from: secret)
+        var pairBytes = Self.derive("polder/1 epoch key pair", from: secret)
+        payloadKey = try! SymmetricKey(payloadBytes)
+        keyPair = try! KeyAgreementKeyPair(secretKey: SecureBytes(pairBytes))
+        Memory.zero(&payloadBytes)
+        Memory.zero(&pairBytes)
+    }
+
+    private static func derive(_ label: String, from secret: SecureBytes) -> [UInt8] {
         secret.withUnsafeBytes { key in
             BLAKE2b.hash(Array(label.utf8), outputByteCount: 32, key: Array(key))
         }
-    }
-
-    /// BLAKE2b-256(key: secret, message: "polder/1 payload key").
-    public var payloadKey: SymmetricKey {
-        var bytes = derive("polder/1 payload key")
-        defer { Memory.zero(&bytes) }
-        return try! SymmetricKey(bytes)
-    }
-
-    /// X25519 key pair whose secret is BLAKE2b-256(key: secret, message: "polder/1 epoch key pair").
-    public var keyPair: KeyAgreementKeyPair {
-        var bytes = derive("polder/1 epoch key pair")
-        defer { Memory.zero(&bytes) }
-        return try! KeyAgreementKeyPair(secretKey: SecureBytes(bytes))
     }
 
     /// Seals the secret to a reader's identity (its Ed25519 key converted to X25519).

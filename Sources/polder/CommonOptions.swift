@@ -10,19 +10,24 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Where the identity lives and which broker to use, shared by every command that connects.
-struct CommonOptions: ParsableArguments {
+/// `--identity FILE`, with its environment variable and default: the one place that resolves it.
+struct IdentityOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Identity file (env POLDER_IDENTITY; default ~/.config/polder/identity).", valueName: "FILE"))
     var identity: String?
+
+    var identityPath: String {
+        identity ?? Environment.value("POLDER_IDENTITY") ?? FileSystem.join(Environment.homeDirectory, ".config/polder/identity")
+    }
+}
+
+/// Where the identity lives and which broker to use, shared by every command that connects.
+struct CommonOptions: ParsableArguments {
+    @OptionGroup var identityOption: IdentityOption
 
     @Option(name: .long, help: ArgumentHelp("Broker address (env POLDER_BROKER; default 127.0.0.1:7400).", valueName: "HOST:PORT"))
     var broker: String?
 
-    static var defaultIdentityPath: String {
-        FileSystem.join(Environment.homeDirectory, ".config/polder/identity")
-    }
-
-    var identityPath: String { identity ?? Environment.value("POLDER_IDENTITY") ?? Self.defaultIdentityPath }
+    var identityPath: String { identityOption.identityPath }
 
     var brokerAddress: String { broker ?? Environment.value("POLDER_BROKER") ?? "127.0.0.1:7400" }
 
@@ -58,9 +63,4 @@ enum IdentityLoader {
 /// Parses an ID given on the command line.
 func parseID(_ text: String, _ what: String) throws -> SigningPublicKey {
     do { return try SigningPublicKey(text: text) } catch { throw CLIError("\(what): \(error.message)") }
-}
-
-/// Writes a line to stdout at once (print is block-buffered when piped).
-func emit(_ line: String) {
-    Console.standardOutput(line)
 }

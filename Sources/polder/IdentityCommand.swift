@@ -14,14 +14,13 @@ struct IdentityCommand: ParsableCommand {
         @Option(name: .long, help: ArgumentHelp("Where to write it (default: the --identity path).", valueName: "FILE"))
         var out: String?
 
-        @Option(name: .long, help: ArgumentHelp("Identity file (env POLDER_IDENTITY; default ~/.config/polder/identity).", valueName: "FILE"))
-        var identity: String?
+        @OptionGroup var identityOption: IdentityOption
 
         @Flag(name: .long, help: "Replace an existing identity file.")
         var force = false
 
         func run() throws {
-            let path = out ?? identity ?? Environment.value("POLDER_IDENTITY") ?? CommonOptions.defaultIdentityPath
+            let path = out ?? identityOption.identityPath
             if FileSystem.exists(path) && !force {
                 throw CLIError("\(path) already exists; use --force to replace it")
             }
@@ -32,7 +31,7 @@ struct IdentityCommand: ParsableCommand {
             } catch {
                 throw CLIError("cannot write identity: \(error)")
             }
-            emit(keyPair.publicKey.text)
+            Console.standardOutput(keyPair.publicKey.text)
         }
     }
 
@@ -42,12 +41,11 @@ struct IdentityCommand: ParsableCommand {
         @Argument(help: ArgumentHelp("Identity file (default: the --identity path).", valueName: "FILE"))
         var file: String?
 
-        @Option(name: .long, help: ArgumentHelp("Identity file (env POLDER_IDENTITY; default ~/.config/polder/identity).", valueName: "FILE"))
-        var identity: String?
+        @OptionGroup var identityOption: IdentityOption
 
         func run() throws {
-            let path = file ?? identity ?? Environment.value("POLDER_IDENTITY") ?? CommonOptions.defaultIdentityPath
-            emit(try IdentityLoader.load(path).publicKey.text)
+            let path = file ?? identityOption.identityPath
+            Console.standardOutput(try IdentityLoader.load(path).publicKey.text)
         }
     }
 }

@@ -49,7 +49,7 @@ struct PublishCommand: AsyncParsableCommand {
             do { try await client.publish(event) } catch { throw CLIError(error.message) }
             head = PublisherHead(sequence: sequence, eventID: event.id)
             keys.lastPublished = head
-            emit("\(sequence) \(event.id)")
+            Console.standardOutput("\(sequence) \(event.id)")
         }
 
         defer { try? keys.save(to: common.keyDirectory) }

@@ -51,7 +51,7 @@ struct SubscribeCommand: AsyncParsableCommand {
                         Console.standardError("polder: skipping event \(event.id): \(error.message)")
                         continue
                     }
-                    emit(String(decoding: plaintext, as: UTF8.self))
+                    Console.standardOutput(String(decoding: plaintext, as: UTF8.self))
                     received += 1
                     if let wanted, received >= wanted { return received }
                 }

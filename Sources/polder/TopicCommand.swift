@@ -1,4 +1,5 @@
 import ArgumentParser
+import Platform
 import PolderClient
 import Sodium
 import Wire
@@ -37,7 +38,7 @@ struct TopicCommand: AsyncParsableCommand {
             defer { client.close() }
             do { try await client.putTopic(descriptor) } catch { throw CLIError(error.message) }
             do { try keys.save(to: common.keyDirectory) } catch { throw CLIError(error.message) }
-            emit(descriptor.descriptor.topic.text)
+            Console.standardOutput(descriptor.descriptor.topic.text)
         }
     }
 
@@ -56,14 +57,14 @@ struct TopicCommand: AsyncParsableCommand {
             defer { client.close() }
             let descriptor: TopicDescriptor
             do { descriptor = try await client.getTopic(topicID).descriptor.descriptor } catch { throw CLIError(error.message) }
-            emit("topic      \(descriptor.topic.text)")
-            emit("name       \(descriptor.name)")
-            emit("revision   \(descriptor.revision)")
-            emit("epoch      \(descriptor.epoch)")
-            for owner in descriptor.owners { emit("owner      \(owner.text)") }
-            if descriptor.openPublishing { emit("publishers anyone") }
-            for publisher in descriptor.publishers { emit("publisher  \(publisher.text)") }
-            for reader in descriptor.readers { emit("reader     \(reader.reader.text)") }
+            Console.standardOutput("topic      \(descriptor.topic.text)")
+            Console.standardOutput("name       \(descriptor.name)")
+            Console.standardOutput("revision   \(descriptor.revision)")
+            Console.standardOutput("epoch      \(descriptor.epoch)")
+            for owner in descriptor.owners { Console.standardOutput("owner      \(owner.text)") }
+            if descriptor.openPublishing { Console.standardOutput("publishers anyone") }
+            for publisher in descriptor.publishers { Console.standardOutput("publisher  \(publisher.text)") }
+            for reader in descriptor.readers { Console.standardOutput("reader     \(reader.reader.text)") }
         }
     }
 }
