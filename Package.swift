@@ -19,6 +19,7 @@ let package = Package(
         // C libraries from Debian, seen through module maps and shim headers.
         .systemLibrary(name: "CLibevent", pkgConfig: "libevent", providers: [.apt(["libevent-dev"])]),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
 
         // Primitives.
         .target(name: "Platform"),
@@ -28,9 +29,12 @@ let package = Package(
         // Protocol: pure, no I/O, deterministic.
         .target(name: "Wire", dependencies: ["Sodium"]),
 
+        // Durable state on LMDB.
+        .target(name: "Store", dependencies: ["CLMDB", "Platform", "Wire", "Sodium"]),
+
         // Wiring protocol to I/O.
         .target(name: "Broker", dependencies: [
-            "Wire", "EventLoop", "Platform", "Sodium",
+            "Wire", "Store", "EventLoop", "Platform", "Sodium",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PolderClient", dependencies: ["Wire", "EventLoop", "Platform", "Sodium"]),
@@ -51,12 +55,13 @@ let package = Package(
         ]),
 
         // Tests: one target per module, plus real-process integration tests.
-        .target(name: "TestSupport", dependencies: ["Broker", "PolderClient", "Wire", "EventLoop", "Sodium",
+        .target(name: "TestSupport", dependencies: ["Broker", "PolderClient", "Wire", "EventLoop", "Sodium", "Platform",
                                                     .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
-        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
+        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Platform"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Sodium"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Wire", "Sodium", "Platform"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "PolderClient", "Wire", "TestSupport"]),
         .testTarget(name: "PolderClientTests", dependencies: ["PolderClient", "Wire", "Sodium", "Platform"]),
         .testTarget(name: "IntegrationTests", dependencies: ["PolderClient", "Wire", "Sodium", "Platform", "TestSupport"]),

@@ -2,28 +2,36 @@ import EventLoop
 import Logging
 import Platform
 import Sodium
+import Store
 import Wire
 
-/// The broker core: accepts edge clients, authenticates them, keeps topic descriptors, checks and
-/// routes events. Everything here runs on one event loop thread; signature checks run on a
-/// `WorkerPool` and come back through `EventLoop.execute`.
+/// The broker core: accepts edge clients, authenticates them, checks and stores events, and
+/// delivers them to subscribers, live or from the store. Everything here runs on one event loop
+/// thread; signature checks run on a `WorkerPool` and store commits on the store's writer thread,
+/// and both come back through `EventLoop.execute`.
 public final class Broker {
     public let identity: SigningKeyPair
     public let configuration: BrokerConfiguration
-    private let loop: EventLoop
-    private let logger: Logger
-    private let verifiers: WorkerPool
+    let loop: EventLoop
+    let logger: Logger
+    let verifiers: WorkerPool
+    let store: BrokerStore
     private let noiseStaticKey = KeyAgreementKeyPair()
     private let identityProof: IdentityProof
     private var listener: Listener?
-    private var sessions: [ObjectIdentifier: EdgeSession] = [:]
-    private var topics = TopicTable()
+    var sessions: [UInt64: EdgeSession] = [:]
+    var topics: TopicTable
+    var durableSessions: DurableSessions
+    /// Store operations awaiting their commit, by ticket.
+    var pendingWrites: [UInt64: PendingWrite] = [:]
+    private var nextNumber: UInt64 = 0
     private var shuttingDown = false
     private var shutdownTimer: Timer?
+    private var maintenanceTimer: Timer?
     private let connectionOptions: Connection.Options
 
-    /// Counters for logs and tests (the operations issue exports them over HTTP).
-    public private(set) var statistics = Statistics()
+    /// Counters for logs, tests and metrics.
+    public internal(set) var statistics = Statistics()
 
     public struct Statistics: Sendable {
         public var connectionsAccepted = 0
@@ -31,19 +39,58 @@ public final class Broker {
         public var eventsDelivered = 0
         public var eventsRejected = 0
         public var slowConsumersDisconnected = 0
+        /// Times a live subscriber fell back to reading from the store.
+        public var subscribersFellBehind = 0
+        /// Events subscribers were told they missed, by reason.
+        public var eventsDropped: [DropReason: UInt64] = [:]
+        /// Events retention and expiry removed from the store, by reason.
+        public var eventsPruned: [DropReason: UInt64] = [:]
+        public var sessionsExpired = 0
+        public var publishesRefusedForSpace = 0
+        public var commits = 0
+        public var committedOperations = 0
     }
 
+    /// An operation handed to the store whose answer is still to be sent.
+    enum PendingWrite {
+        case publish(session: UInt64, request: UInt32, event: SignedEvent)
+        case descriptor(session: UInt64, request: UInt32, descriptor: SignedTopicDescriptor)
+        case sessionOpened(subscription: Subscription, request: UInt32, resumed: Bool)
+        case sessionSaved(SessionKey)
+    }
+
+    /// Opens the store in the data directory and takes over what it holds.
     public init(identity: SigningKeyPair, configuration: BrokerConfiguration, loop: EventLoop, logger: Logger) throws(BrokerError) {
         self.identity = identity
         self.configuration = configuration
         self.loop = loop
         self.logger = logger
-        do { verifiers = try WorkerPool(threads: configuration.verifierThreads) } catch { throw BrokerError(error.message) }
+        do { verifiers = try WorkerPool(threads: configuration.verifierThreads) } catch { throw BrokerError("\(error)") }
         identityProof = IdentityProof(identity: identity, noiseStaticKey: noiseStaticKey.publicKey)
-        connectionOptions = Connection.Options(maximumFrameLength: Limits.maximumFrameLength, outputLimit: configuration.outputLimit)
+        connectionOptions = Connection.Options(maximumFrameLength: Limits.maximumFrameLength, outputLimit: configuration.outputLimit,
+                                               writeLowWaterMark: configuration.deliveryBuffer / 4)
+        var options = BrokerStore.Options()
+        options.retention = configuration.retention
+        options.maximumMapSize = configuration.storeMaximumSize
+        options.initialMapSize = min(options.initialMapSize, configuration.storeMaximumSize)
+        let handoff = CommitHandoff(loop: loop)
+        let contents: BrokerStore.Contents
+        do {
+            (store, contents) = try BrokerStore.open(directory: FileSystem.join(configuration.dataDirectory, "store"), options: options) { outcome in
+                handoff.deliver(outcome)
+            }
+        } catch {
+            verifiers.shutdown()
+            throw BrokerError("cannot open the store: \(error.message)")
+        }
+        topics = TopicTable(contents: contents)
+        durableSessions = DurableSessions(records: contents.sessions)
+        handoff.broker = self
+        let events = contents.logs.values.reduce(0) { $0 + $1.count }
+        logger.info("store holds \(contents.descriptors.count) topic(s), \(events) event(s), \(contents.sessions.count) durable session(s)")
     }
 
-    /// Binds the listener; returns the address actually bound.
+    /// Binds the listener and starts maintenance; returns the address actually bound.
     @discardableResult
     public func start() throws(BrokerError) -> SocketAddress {
         do {
@@ -52,6 +99,9 @@ public final class Broker {
                 accept(socket: socket, peer: peer)
             }
             self.listener = listener
+            let timer = Timer(loop: loop, repeating: true) { [unowned self] in maintain() }
+            timer.schedule(after: configuration.maintenanceInterval)
+            maintenanceTimer = timer
             logger.notice("polderd \(identity.publicKey.text) listening on \(listener.localAddress)")
             return listener.localAddress
         } catch {
@@ -59,17 +109,20 @@ public final class Broker {
         }
     }
 
-    /// Stops accepting, tells every client, and calls `completion` once they are gone or the grace
-    /// period is over.
+    /// Stops accepting, saves durable session cursors, tells every client, and calls `completion`
+    /// once they are gone or the grace period is over. The caller then closes the store.
     public func shutdown(completion: @escaping () -> Void) {
         guard !shuttingDown else { return }
         shuttingDown = true
         listener?.close()
         listener = nil
+        maintenanceTimer?.cancel()
         logger.info("shutting down: closing \(sessions.count) client connection(s)")
         for session in sessions.values {
+            for subscription in session.subscriptions.values { detach(subscription) }
             session.close(afterSending: (.shuttingDown, "the broker is shutting down"))
         }
+        saveDirtySessions()
         verifiers.shutdown()
         let deadline = Environment.monotonicNanoseconds() + UInt64(configuration.shutdownGrace * 1e9)
         let timer = Timer(loop: loop, repeating: true) { [unowned self] in
@@ -83,6 +136,11 @@ public final class Broker {
         timer.schedule(after: 0.02)
     }
 
+    /// Waits for every store write to be committed and stops the store's writer.
+    public func closeStore() {
+        store.close()
+    }
+
     // MARK: Connections
 
     private func accept(socket: Int32, peer: SocketAddress) {
@@ -94,13 +152,16 @@ public final class Broker {
         }
         statistics.connectionsAccepted += 1
         let channel = SecureChannel(role: .responder, identity: identity, noiseStaticKey: noiseStaticKey, proof: identityProof)
-        let session = EdgeSession(connection: connection, channel: channel)
-        sessions[session.id] = session
+        let session = EdgeSession(number: newNumber(), connection: connection, channel: channel)
+        sessions[session.number] = session
         connection.onFrame = { [unowned self, unowned session] frame in receive(frame, on: session) }
         connection.onClose = { [unowned self, unowned session] reason in closed(session, reason: reason) }
+        connection.onDrained = { [unowned self, unowned session] in
+            for subscription in session.subscriptions.values where !subscription.isLive { pump(subscription) }
+        }
         connection.onOutputOverflow = { [unowned self, unowned session] in
             statistics.slowConsumersDisconnected += 1
-            logger.warning("disconnecting slow consumer \(session.label): \(session.connection.queuedOutput) bytes queued")
+            logger.warning("disconnecting \(session.label): \(session.connection.queuedOutput) bytes queued and not read")
             session.close(afterSending: nil)
             session.connection.close()
             closed(session, reason: .closedLocally)
@@ -119,15 +180,21 @@ public final class Broker {
         session.handshakeTimer = timer
     }
 
+    func newNumber() -> UInt64 {
+        nextNumber += 1
+        return nextNumber
+    }
+
     private func closed(_ session: EdgeSession, reason: Connection.CloseReason) {
-        guard sessions.removeValue(forKey: session.id) != nil else { return }
+        guard sessions.removeValue(forKey: session.number) != nil else { return }
         session.handshakeTimer?.cancel()
-        for topic in session.subscriptions { topics.removeSubscriber(session.id, from: topic) }
+        for subscription in session.subscriptions.values { detach(subscription) }
+        session.subscriptions.removeAll()
         logger.debug("connection \(session.label) ended: \(reason)")
     }
 
     /// Answers bad input with an error frame and closes only this connection.
-    private func refuse(_ session: EdgeSession, _ code: ErrorCode, _ text: String) {
+    func refuse(_ session: EdgeSession, _ code: ErrorCode, _ text: String) {
         statistics.eventsRejected += code == .badSignature ? 1 : 0
         logger.info("refusing \(session.label): \(code.name): \(text)")
         session.close(afterSending: (code, text))
@@ -170,34 +237,17 @@ public final class Broker {
 
     private func handle(_ message: EdgeMessage, from session: EdgeSession) {
         switch message {
-        case let .subscribe(request, topic):
-            guard let state = topics[topic] else {
-                return session.send(.error(request: request, code: .unknownTopic, text: "the broker has no topic \(topic.text)"))
-            }
-            guard let client = session.identity, state.descriptor.descriptor.readerKey(for: client) != nil else {
-                return session.send(.error(request: request, code: .notAReader, text: "you are not a reader of topic \(topic.text)"))
-            }
-            state.subscribers.insert(session.id)
-            session.subscriptions.insert(topic)
-            session.send(.ok(request: request))
+        case let .subscribe(request, topic, start, durableName):
+            subscribe(topic, start: start, durableName: durableName, request: request, from: session)
         case let .unsubscribe(request, topic):
-            topics.removeSubscriber(session.id, from: topic)
-            session.subscriptions.remove(topic)
+            if let subscription = session.subscriptions.removeValue(forKey: topic) { detach(subscription) }
             session.send(.ok(request: request))
+        case let .ack(topic, position):
+            acknowledge(topic, position: position, from: session)
         case let .publish(request, event):
             publish(event, request: request, from: session)
         case let .putTopic(request, descriptor):
-            do {
-                try topics.put(descriptor)
-                dropSubscribersWhoAreNotReaders(of: descriptor.descriptor)
-                logger.info("topic \(descriptor.descriptor.topic.text) '\(descriptor.descriptor.name)' revision \(descriptor.descriptor.revision) stored")
-                session.send(.ok(request: request))
-            } catch {
-                switch error {
-                case .badSignature(let text): refuse(session, .badSignature, text)
-                case .stale(let text): session.send(.error(request: request, code: .staleDescriptor, text: text))
-                }
-            }
+            putTopic(descriptor, request: request, from: session)
         case let .getTopic(request, topic):
             guard let state = topics[topic] else {
                 return session.send(.error(request: request, code: .unknownTopic, text: "the broker has no topic \(topic.text)"))
@@ -205,97 +255,61 @@ public final class Broker {
             session.send(.topic(request: request, descriptor: state.descriptor, head: session.identity.flatMap { state.heads[$0] }))
         case let .ping(nonce):
             session.send(.pong(nonce: nonce))
-        case .ok, .publishAck, .topic, .deliver, .error, .pong:
+        case .ok, .publishAck, .topic, .deliver, .error, .pong, .subscribed, .dropped:
             refuse(session, .unsupported, "clients do not send broker messages")
         }
     }
 
-    /// A new descriptor may remove readers: they stop receiving at once.
-    private func dropSubscribersWhoAreNotReaders(of descriptor: TopicDescriptor) {
-        guard let state = topics[descriptor.topic] else { return }
-        for id in state.subscribers {
-            guard let session = sessions[id], let identity = session.identity, descriptor.readerKey(for: identity) == nil else { continue }
-            topics.removeSubscriber(id, from: descriptor.topic)
-            session.subscriptions.remove(descriptor.topic)
-            logger.info("\(session.label) is no longer a reader of \(descriptor.topic.text): subscription ended")
+    private func putTopic(_ descriptor: SignedTopicDescriptor, request: UInt32, from session: EdgeSession) {
+        do { try descriptor.verifySignature() } catch { return refuse(session, .badSignature, error.message) }
+        if let held = topics[descriptor.descriptor.topic]?.descriptor, !descriptor.mayReplace(held) {
+            return session.send(.error(request: request, code: .staleDescriptor, text: staleText(held.descriptor)))
+        }
+        write(.descriptor(session: session.number, request: request, descriptor: descriptor)) { .putDescriptor(descriptor, ticket: $0) }
+    }
+
+    func staleText(_ held: TopicDescriptor) -> String {
+        "the broker holds revision \(held.revision) of topic \(held.topic.text); send a higher revision"
+    }
+
+    /// A new descriptor may remove readers: their subscriptions end at once.
+    func dropSubscribersWhoAreNotReaders(of state: TopicState) {
+        let descriptor = state.descriptor.descriptor
+        for subscription in Array(state.subscriptions.values) {
+            guard let identity = subscription.session.identity, descriptor.readerKey(for: identity) == nil else { continue }
+            subscription.session.subscriptions.removeValue(forKey: descriptor.topic)
+            detach(subscription)
+            logger.info("\(subscription.session.label) is no longer a reader of \(descriptor.topic.text): subscription ended")
         }
     }
 
-    private func publish(_ event: SignedEvent, request: UInt32, from session: EdgeSession) {
-        if let problem = admissionProblem(event.event) {
-            return session.send(.error(request: request, code: problem.code, text: problem.text))
-        }
-        let ticket = session.enqueuePublish(request: request, event: event)
-        let bound = LoopBound((broker: self, session: session), loop: loop)
-        verifiers.submit { [loop] in
-            let verification: EdgeSession.Verification
-            do throws(WireError) {
-                try event.verifySignature()
-                verification = .valid
-            } catch {
-                verification = .invalid(error.message)
-            }
-            loop.execute {
-                let (broker, session) = bound.value
-                broker.verified(ticket: ticket, verification, on: session)
-            }
-        }
+    // MARK: Store
+
+    /// Hands one operation to the store, remembering what to do once it is committed.
+    func write(_ pending: PendingWrite, _ operation: (UInt64) -> StoreOperation) {
+        let ticket = newNumber()
+        pendingWrites[ticket] = pending
+        store.submit([operation(ticket)])
     }
 
-    private func admissionProblem(_ event: Event) -> (code: ErrorCode, text: String)? {
-        guard let state = topics[event.topic] else {
-            return (.unknownTopic, "the broker has no topic \(event.topic.text)")
-        }
-        guard state.descriptor.descriptor.allowsPublisher(event.publisher) else {
-            return (.notAllowedToPublish, "\(event.publisher.text) may not publish on topic \(event.topic.text)")
-        }
-        if event.expiry != 0 && event.expiry <= Environment.wallClockMilliseconds() {
-            return (.expired, "the event expired before it reached the broker")
-        }
-        return nil
+    private func maintain() {
+        store.submit([.prune])
+        expireAbandonedSessions()
+        saveDirtySessions()
+    }
+}
+
+/// Carries commit outcomes from the store's writer thread to the broker's loop. The broker is
+/// set once it exists; outcomes before that cannot happen (nothing was submitted).
+final class CommitHandoff: @unchecked Sendable {
+    private let loop: EventLoop
+    nonisolated(unsafe) weak var broker: Broker?
+
+    init(loop: EventLoop) {
+        self.loop = loop
     }
 
-    private func verified(ticket: UInt64, _ verification: EdgeSession.Verification, on session: EdgeSession) {
-        guard sessions[session.id] != nil, !session.isClosing,
-              let index = session.pendingPublishes.firstIndex(where: { $0.ticket == ticket }) else { return }
-        session.pendingPublishes[index].verification = verification
-        // Accept in arrival order: only the completed prefix of the queue.
-        while let first = session.pendingPublishes.first {
-            switch first.verification {
-            case .pending:
-                return
-            case .invalid(let text):
-                session.pendingPublishes.removeAll()
-                return refuse(session, .badSignature, text)
-            case .valid:
-                session.pendingPublishes.removeFirst()
-                accept(first.event, request: first.request, from: session)
-            }
-        }
-    }
-
-    private func accept(_ signed: SignedEvent, request: UInt32, from session: EdgeSession) {
-        let event = signed.event
-        // The descriptor may have changed while the signature was checked.
-        if let problem = admissionProblem(event) {
-            return session.send(.error(request: request, code: problem.code, text: problem.text))
-        }
-        let state = topics[event.topic]!
-        if let head = state.heads[event.publisher], event.sequence <= head.sequence {
-            if head.eventID == signed.id {
-                return session.send(.publishAck(request: request, eventID: signed.id))  // a retry of the last event
-            }
-            return session.send(.error(request: request, code: .sequenceConflict,
-                                       text: "sequence \(event.sequence) is not after the publisher's last, \(head.sequence)"))
-        }
-        state.heads[event.publisher] = PublisherHead(sequence: event.sequence, eventID: signed.id)
-        statistics.eventsAccepted += 1
-        let delivery = EdgeMessage.deliver(event: signed).encoded()
-        for subscriber in state.subscribers {
-            guard let target = sessions[subscriber] else { continue }
-            target.send(encoded: delivery)
-            statistics.eventsDelivered += 1
-        }
-        session.send(.publishAck(request: request, eventID: signed.id))
+    func deliver(_ outcome: CommitOutcome) {
+        loop.execute { [self] in broker?.committed(outcome) }
     }
 }

@@ -8,14 +8,31 @@ public struct BrokerConfiguration: Sendable {
     public var dataDirectory = "./polder-data"
     /// Threads that verify signatures off the event loop.
     public var verifierThreads = 2
-    /// Queued output per client beyond which it is a slow consumer and is disconnected.
+    /// Queued output per client beyond which it is disconnected (a client that does not read
+    /// even its answers). Deliveries stop long before, at `deliveryBuffer`.
     public var outputLimit = 8 << 20
+    /// Queued output per client beyond which deliveries pause and the subscriber falls back to
+    /// reading from its stored position once it drains.
+    public var deliveryBuffer = 1 << 20
+    /// Publishes per connection waiting for verification or commit beyond which the broker stops
+    /// reading from that connection.
+    public var maximumPendingPublishes = 4096
     /// Seconds a new connection has to finish its handshake.
     public var handshakeTimeout = 10.0
     /// Most clients connected at once; further connections are closed at once.
     public var maximumConnections = 10_000
     /// Seconds to let clients drain on shutdown before closing anyway.
     public var shutdownGrace = 2.0
+    /// The broker's retention limits per topic (0: no limit); a topic may ask for less.
+    public var retention = Retention(maximumEvents: 1_000_000, maximumBytes: 1 << 30, maximumAgeSeconds: 7 * 24 * 3600)
+    /// Most events a subscription may have waiting; beyond it the oldest are skipped, with notice.
+    public var sessionQuota: UInt64 = 1_000_000
+    /// Seconds a durable session may stay detached before it expires.
+    public var sessionExpiry = 7 * 24 * 3600.0
+    /// The most bytes the store's map may grow to; beyond it publishes are refused.
+    public var storeMaximumSize = 1 << 40
+    /// Seconds between retention and session-expiry passes.
+    public var maintenanceInterval = 1.0
 
     public init() {}
 }

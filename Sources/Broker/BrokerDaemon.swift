@@ -27,6 +27,8 @@ public enum BrokerDaemon {
         ]
         loop.run()
         _ = watchers
-        logger.info("stopped")
+        broker.closeStore()
+        let statistics = broker.statistics
+        logger.info("stopped: \(statistics.eventsAccepted) event(s) accepted, \(statistics.eventsDelivered) delivered, \(statistics.commits) commit(s)")
     }
 }

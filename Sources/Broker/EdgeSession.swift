@@ -20,11 +20,16 @@ final class EdgeSession {
         var verification: Verification = .pending
     }
 
+    /// Unique for the broker's lifetime (never reused, unlike object addresses).
+    let number: UInt64
     let connection: Connection
     private var channel: SecureChannel
     private(set) var identity: SigningPublicKey?
-    var subscriptions: Set<TopicID> = []
+    var subscriptions: [TopicID: Subscription] = [:]
+    /// Publishes whose signatures are being checked, in arrival order.
     var pendingPublishes: [PendingPublish] = []
+    /// Publishes accepted for storing and not yet answered.
+    var storingPublishes = 0
     private var nextTicket: UInt64 = 0
 
     /// Queues a publish for signature checking; returns its ticket.
@@ -36,12 +41,14 @@ final class EdgeSession {
     var handshakeTimer: Timer?
     private(set) var isClosing = false
 
-    init(connection: Connection, channel: SecureChannel) {
+    init(number: UInt64, connection: Connection, channel: SecureChannel) {
+        self.number = number
         self.connection = connection
         self.channel = channel
     }
 
-    var id: ObjectIdentifier { ObjectIdentifier(self) }
+    /// Publishes this connection has in flight; reading pauses when there are too many.
+    var publishesInFlight: Int { pendingPublishes.count + storingPublishes }
 
     /// A name for log lines.
     var label: String { identity.map { "\($0.text.prefix(12))@\(connection.peer)" } ?? "\(connection.peer)" }

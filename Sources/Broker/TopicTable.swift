@@ -1,46 +1,43 @@
 import Sodium
+import Store
 import Wire
 
-/// What the broker knows of one topic: its descriptor, who is subscribed, and each publisher's head.
+/// What the broker's loop knows of one topic, as committed to the store: its descriptor, its log
+/// of positions, each publisher's head; and who is subscribed right now.
 final class TopicState {
     var descriptor: SignedTopicDescriptor
-    var subscribers: Set<ObjectIdentifier> = []
+    var log: TopicLog
     var heads: [SigningPublicKey: PublisherHead] = [:]
+    /// Subscriptions that are caught up and get each new event as it is committed.
+    var liveSubscriptions: [UInt64: Subscription] = [:]
+    /// Every subscription on the topic, live or catching up.
+    var subscriptions: [UInt64: Subscription] = [:]
 
-    init(descriptor: SignedTopicDescriptor) {
+    init(descriptor: SignedTopicDescriptor, log: TopicLog = TopicLog()) {
         self.descriptor = descriptor
+        self.log = log
     }
 }
 
-/// Why a descriptor was not stored.
-enum DescriptorRejection: Error {
-    case badSignature(String)
-    case stale(String)
-}
-
-/// All topics the broker serves (in memory; the store makes them durable).
+/// All topics the broker serves.
 struct TopicTable {
     private(set) var topics: [TopicID: TopicState] = [:]
 
-    subscript(topic: TopicID) -> TopicState? { topics[topic] }
-
-    /// Stores `descriptor` if it is signed by its topic key and newer than what is held.
-    mutating func put(_ descriptor: SignedTopicDescriptor) throws(DescriptorRejection) {
-        do { try descriptor.verifySignature() } catch { throw .badSignature(error.message) }
-        let topic = descriptor.descriptor.topic
-        guard let existing = topics[topic] else {
-            topics[topic] = TopicState(descriptor: descriptor)
-            return
+    init(contents: BrokerStore.Contents) {
+        for (topic, descriptor) in contents.descriptors {
+            topics[topic] = TopicState(descriptor: descriptor, log: contents.logs[topic] ?? TopicLog())
         }
-        let held = existing.descriptor.descriptor.revision
-        let offered = descriptor.descriptor.revision
-        if offered < held || (offered == held && existing.descriptor != descriptor) {
-            throw .stale("the broker holds revision \(held) of topic \(topic.text); send a higher revision")
-        }
-        existing.descriptor = descriptor
+        for (key, head) in contents.heads { topics[key.topic]?.heads[key.publisher] = head }
     }
 
-    mutating func removeSubscriber(_ session: ObjectIdentifier, from topic: TopicID) {
-        topics[topic]?.subscribers.remove(session)
+    subscript(topic: TopicID) -> TopicState? { topics[topic] }
+
+    /// Takes a descriptor the store has committed.
+    mutating func stored(_ descriptor: SignedTopicDescriptor) {
+        if let state = topics[descriptor.descriptor.topic] {
+            state.descriptor = descriptor
+        } else {
+            topics[descriptor.descriptor.topic] = TopicState(descriptor: descriptor)
+        }
     }
 }

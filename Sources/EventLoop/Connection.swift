@@ -66,6 +66,7 @@ public final class Connection {
         finish(.frameTooLarge(length: length, limit: options.maximumFrameLength))
     }
     private var readingStopped = false
+    private var readingPaused = false
 
     /// Wraps an accepted socket.
     public init(loop: EventLoop, socket: Int32, peer: SocketAddress, options: Options) {
@@ -155,10 +156,26 @@ public final class Connection {
         }
     }
 
+    /// Stops taking input (back-pressure on a peer that sends faster than it is served) until
+    /// `resumeReading`.
+    public func pauseReading() {
+        guard let bufferEvent, !readingPaused else { return }
+        readingPaused = true
+        bufferevent_disable(bufferEvent, Int16(EV_READ))
+    }
+
+    public func resumeReading() {
+        guard let bufferEvent, readingPaused else { return }
+        readingPaused = false
+        guard !readingStopped, !closing else { return }
+        bufferevent_enable(bufferEvent, Int16(EV_READ))
+        readable()  // frames already buffered get no new read event
+    }
+
     fileprivate func readable() {
         guard let bufferEvent else { return }
         let input = bufferevent_get_input(bufferEvent)
-        while self.bufferEvent != nil, !closing, !readingStopped {
+        while self.bufferEvent != nil, !closing, !readingStopped, !readingPaused {
             let available = evbuffer_get_length(input)
             if available < 4 { return }
             var prefix: UInt32 = 0

@@ -104,6 +104,22 @@ public enum FileSystem {
         if unlink(path) != 0 { rmdir(path) }
     }
 
+    /// Removes `path` and everything under it (symbolic links are removed, not followed).
+    public static func removeTree(_ path: String) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        if info.st_mode & S_IFMT == S_IFDIR, let directory = opendir(path) {
+            var names: [String] = []
+            while let entry = readdir(directory) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            closedir(directory)
+            for name in names { removeTree(join(path, name)) }
+        }
+        remove(path)
+    }
+
     private static func syncDirectory(containing path: String) {
         let fd = open(directoryName(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return }

@@ -12,7 +12,11 @@ final class ClientConnection {
     private var channel: SecureChannel
     private var nextRequest: UInt32 = 1
     private var pending: [UInt32: (Reply) -> Void] = [:]
-    private var subscriptions: [TopicID: AsyncStream<SignedEvent>.Continuation] = [:]
+    private var subscriptions: [TopicID: (continuation: AsyncStream<SubscriptionMessage>.Continuation, filter: DuplicateFilter)] = [:]
+    /// Acknowledgements not yet sent, by topic; sent together shortly after the first.
+    private var pendingAcks: [TopicID: UInt64] = [:]
+    private var ackTimer: Timer?
+    private var closeContinuation: CheckedContinuation<Void, Never>?
     private var connectContinuation: CheckedContinuation<Result<SigningPublicKey, ClientError>, Never>?
     private var connectTimer: Timer?
     private var closedError: ClientError?
@@ -74,22 +78,28 @@ final class ClientConnection {
 
     private func dispatch(_ message: EdgeMessage) {
         switch message {
-        case .ok(let request), .publishAck(let request, _), .topic(let request, _, _):
+        case .ok(let request), .publishAck(let request, _), .topic(let request, _, _), .subscribed(let request, _, _):
             pending.removeValue(forKey: request)?(.success(message))
         case let .error(request, code, text):
             if request == 0 {
                 return fail(ClientError(.refused(code), "the broker closed the connection: \(text)"))
             }
             pending.removeValue(forKey: request)?(.failure(ClientError(.refused(code), text)))
-        case .deliver(let event):
-            guard let subscription = subscriptions[event.event.topic] else { return }
+        case let .deliver(position, event):
+            let topic = event.event.topic
+            guard subscriptions[topic] != nil else { return }
             if verifyDeliveries {
                 do { try event.verifySignature() } catch { return }  // never hand a forged event to the application
             }
-            subscription.yield(event)
+            guard subscriptions[topic]!.filter.admit(event.id) else {
+                return acknowledge(topic, through: position)  // a duplicate: already handed out
+            }
+            subscriptions[topic]!.continuation.yield(.event(event, position: position))
+        case let .dropped(topic, reason, count):
+            subscriptions[topic]?.continuation.yield(.dropped(reason, count: count))
         case .pong(let nonce):
             pending.removeValue(forKey: UInt32(truncatingIfNeeded: nonce))?(.success(message))
-        case .subscribe, .unsubscribe, .publish, .putTopic, .getTopic, .ping:
+        case .subscribe, .unsubscribe, .publish, .putTopic, .getTopic, .ping, .ack:
             fail(ClientError(.protocolViolation, "the broker sent a client request"))
         }
     }
@@ -103,14 +113,44 @@ final class ClientConnection {
         send(build(number))
     }
 
-    func addSubscription(_ topic: TopicID, _ continuation: AsyncStream<SignedEvent>.Continuation) {
+    func addSubscription(_ topic: TopicID, _ continuation: AsyncStream<SubscriptionMessage>.Continuation) {
         if closedError != nil { return continuation.finish() }
-        subscriptions[topic]?.finish()
-        subscriptions[topic] = continuation
+        subscriptions[topic]?.continuation.finish()
+        subscriptions[topic] = (continuation, DuplicateFilter())
     }
 
     func removeSubscription(_ topic: TopicID) {
-        subscriptions.removeValue(forKey: topic)?.finish()
+        subscriptions.removeValue(forKey: topic)?.continuation.finish()
+    }
+
+    /// Records that everything up to `position` on `topic` is processed; acknowledgements made
+    /// within a few milliseconds go out as one message per topic.
+    func acknowledge(_ topic: TopicID, through position: UInt64) {
+        guard closedError == nil, position > pendingAcks[topic] ?? 0 else { return }
+        pendingAcks[topic] = position
+        guard ackTimer == nil else { return }
+        let timer = Timer(loop: loop) { [unowned self] in
+            ackTimer = nil
+            flushAcknowledgements()
+        }
+        timer.schedule(after: 0.005)
+        ackTimer = timer
+    }
+
+    private func flushAcknowledgements() {
+        for (topic, position) in pendingAcks { send(.ack(topic: topic, position: position)) }
+        pendingAcks.removeAll()
+    }
+
+    /// Sends what is queued (acknowledgements included), closes, and resumes `continuation` once
+    /// the connection is gone.
+    func finish(_ continuation: CheckedContinuation<Void, Never>) {
+        guard closedError == nil, let connection else { return continuation.resume() }
+        ackTimer?.cancel()
+        ackTimer = nil
+        flushAcknowledgements()
+        closeContinuation = continuation
+        connection.closeAfterFlush()
     }
 
     private func send(_ message: EdgeMessage) {
@@ -127,13 +167,17 @@ final class ClientConnection {
         closedError = error
         connectTimer?.cancel()
         connectTimer = nil
+        ackTimer?.cancel()
+        ackTimer = nil
         connection?.close()
         connection = nil
         connectContinuation?.resume(returning: .failure(error))
         connectContinuation = nil
         for reply in pending.values { reply(.failure(error)) }
         pending.removeAll()
-        for subscription in subscriptions.values { subscription.finish() }
+        for subscription in subscriptions.values { subscription.continuation.finish() }
         subscriptions.removeAll()
+        closeContinuation?.resume()
+        closeContinuation = nil
     }
 }

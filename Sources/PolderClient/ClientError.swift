@@ -15,6 +15,8 @@ public struct ClientError: Error, CustomStringConvertible, Sendable, Equatable {
         case timeout
         /// The broker sent something the protocol does not allow.
         case protocolViolation
+        /// The application asked for something the protocol cannot carry.
+        case invalidArgument
     }
 
     public let kind: Kind

@@ -118,21 +118,33 @@ public final class PolderClient: Sendable {
         return ids
     }
 
-    /// Subscribes to a topic; the stream yields each delivered event (signature checked) and ends
-    /// when the connection does.
-    public func subscribe(_ topic: TopicID) async throws(ClientError) -> AsyncStream<SignedEvent> {
-        let (stream, continuation) = AsyncStream<SignedEvent>.makeStream()
+    /// Subscribes to a topic from `start`. With a `durableName` the broker keeps a session of that
+    /// name for this identity: while the client is away it keeps the position, and a later
+    /// subscription with the same name resumes after the last acknowledged event (then `start` is
+    /// ignored). Events come in position order; duplicates (by event ID) are dropped.
+    public func subscribe(_ topic: TopicID, from start: SubscriptionStart = .live, durableName: String = "") async throws(ClientError) -> Subscription {
+        guard durableName.utf8.count <= Limits.maximumSessionNameLength else {
+            throw ClientError(.invalidArgument, "a durable session name is at most \(Limits.maximumSessionNameLength) bytes")
+        }
+        let (stream, continuation) = AsyncStream<SubscriptionMessage>.makeStream()
         let connection = self.connection
-        // Register first so no delivery between the broker's OK and our return is lost.
+        // Register first so no delivery between the broker's answer and our return is lost.
         loop.execute { connection.value.addSubscription(topic, continuation) }
         do throws(ClientError) {
-            let answer = try await request { .subscribe(request: $0, topic: topic) }
-            guard case .ok = answer else { throw unexpected }
+            let answer = try await request { .subscribe(request: $0, topic: topic, start: start, durableName: durableName) }
+            guard case let .subscribed(_, resumed, position) = answer else { throw unexpected }
+            return Subscription(topic: topic, resumed: resumed, position: position, messages: stream)
         } catch {
             loop.execute { connection.value.removeSubscription(topic) }
             throw error
         }
-        return stream
+    }
+
+    /// Tells the broker that every event of `topic` up to `position` is processed, so a durable
+    /// session resumes after it. Acknowledgements are batched for a few milliseconds.
+    public func acknowledge(_ topic: TopicID, through position: UInt64) {
+        let connection = self.connection
+        loop.execute { connection.value.acknowledge(topic, through: position) }
     }
 
     /// Ends a subscription.
@@ -149,7 +161,25 @@ public final class PolderClient: Sendable {
         guard case .pong = answer else { throw unexpected }
     }
 
-    /// Closes the connection; pending requests fail and subscriptions end.
+    /// Sends what is queued (acknowledgements included) and closes the connection, waiting at
+    /// most `seconds` for it to drain.
+    public func shutdown(seconds: Double = 2) async {
+        let connection = self.connection
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [loop] in
+                await withCheckedContinuation { continuation in loop.execute { connection.value.finish(continuation) } }
+            }
+            group.addTask { [self] in
+                try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+                close()  // ends the first task too
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        close()
+    }
+
+    /// Closes the connection at once; pending requests fail and subscriptions end.
     public func close() {
         let connection = self.connection
         let loop = self.loop

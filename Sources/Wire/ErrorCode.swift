@@ -28,6 +28,10 @@ public enum ErrorCode: UInt16, Sendable, CaseIterable {
     case internalError = 13
     /// The broker is shutting down.
     case shuttingDown = 14
+    /// The broker's store is full; publishing is refused until space is freed. Reads go on.
+    case storageFull = 15
+    /// Another connection is attached to this durable session.
+    case sessionInUse = 16
 
     /// A short name for logs and CLI messages.
     public var name: String {
@@ -46,6 +50,8 @@ public enum ErrorCode: UInt16, Sendable, CaseIterable {
         case .overloaded: "overloaded"
         case .internalError: "internal error"
         case .shuttingDown: "shutting down"
+        case .storageFull: "storage full"
+        case .sessionInUse: "session in use"
         }
     }
 }

@@ -17,6 +17,8 @@ public enum Limits {
     public static let maximumTopicNameLength = 255
     /// Most owners, publishers or readers one descriptor may list.
     public static let maximumDescriptorMembers = 400
+    /// Longest durable session name, in UTF-8 bytes.
+    public static let maximumSessionNameLength = 64
     /// Longest error text, in UTF-8 bytes.
     public static let maximumErrorTextLength = 1024
 }

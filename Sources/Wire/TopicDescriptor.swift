@@ -1,6 +1,7 @@
 import Sodium
 
-/// How much of a topic brokers keep; 0 in a field means the broker's default.
+/// How much of a topic brokers keep; 0 in a field means the broker's default. A broker applies
+/// its own limits where they are lower.
 public struct Retention: Sendable, Equatable {
     public var maximumEvents: UInt64
     public var maximumBytes: UInt64
@@ -10,6 +11,18 @@ public struct Retention: Sendable, Equatable {
         self.maximumEvents = maximumEvents
         self.maximumBytes = maximumBytes
         self.maximumAgeSeconds = maximumAgeSeconds
+    }
+
+    /// What a broker whose own limits are `brokerLimits` applies: the topic's value where it sets
+    /// one and it is lower, the broker's otherwise (0 in `brokerLimits` means no limit).
+    public func effective(under brokerLimits: Retention) -> Retention {
+        func pick(_ topic: UInt64, _ broker: UInt64) -> UInt64 {
+            if topic == 0 { return broker }
+            return broker == 0 ? topic : min(topic, broker)
+        }
+        return Retention(maximumEvents: pick(maximumEvents, brokerLimits.maximumEvents),
+                         maximumBytes: pick(maximumBytes, brokerLimits.maximumBytes),
+                         maximumAgeSeconds: pick(maximumAgeSeconds, brokerLimits.maximumAgeSeconds))
     }
 }
 
@@ -179,5 +192,11 @@ public struct SignedTopicDescriptor: Sendable, Equatable {
         guard descriptor.topic.isValidSignature(signature, for: body) else {
             throw WireError(.badSignature, "the descriptor of topic \(descriptor.topic.text) is not signed by its topic key")
         }
+    }
+
+    /// Whether a broker holding `held` takes this descriptor (§7.2): a higher revision, or the very
+    /// same descriptor again.
+    public func mayReplace(_ held: SignedTopicDescriptor) -> Bool {
+        descriptor.revision > held.descriptor.revision || self == held
     }
 }

@@ -61,7 +61,7 @@ struct Bench: AsyncParsableCommand {
             let event = try access.makeEvent(plaintext, sequence: sequence, dependencies: [], time: 0)
             let start = Environment.monotonicNanoseconds()
             async let acknowledged: [EventID] = publisher.publish([event])
-            guard let delivered = await iterator.next(), delivered.id == event.id else { throw ValidationError("delivery lost") }
+            guard case .event(let delivered, _)? = await iterator.next(), delivered.id == event.id else { throw ValidationError("delivery lost") }
             latencies.append(Double(Environment.monotonicNanoseconds() - start) / 1000)
             _ = try await acknowledged
         }

@@ -1,4 +1,5 @@
 import EventLoop
+import Platform
 import Testing
 
 /// Collects values from the loop thread for the test to inspect.
@@ -61,14 +62,6 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
         #expect(fired.value.once == 1)
         #expect(fired.value.cancelled == 0)
         loop.execute { timers.value = [] }
-    }
-
-    @Test func workerPoolRunsJobsOffTheLoop() async throws {
-        let pool = try WorkerPool(threads: 2)
-        defer { pool.shutdown() }
-        let done = Box(0)
-        for _ in 0..<1000 { pool.submit { done.mutate { $0 += 1 } } }
-        #expect(await eventually { done.value == 1000 })
     }
 
     @Test func addressesParseAndFailClearly() throws {

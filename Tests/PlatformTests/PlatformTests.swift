@@ -48,3 +48,21 @@ import Glibc
         #expect(Environment.value("POLDER_SURELY_UNSET_VARIABLE") == nil)
     }
 }
+
+@Suite struct ThreadingTests {
+    @Test func workerPoolRunsEveryJobAndStops() throws {
+        let pool = try WorkerPool(threads: 2)
+        let lock = PthreadMutex()
+        nonisolated(unsafe) var done = 0
+        let finished = Semaphore()
+        for _ in 0..<1000 {
+            pool.submit {
+                let count = lock.withLock { done += 1; return done }
+                if count == 1000 { finished.signal() }
+            }
+        }
+        #expect(finished.wait(seconds: 10))
+        #expect(lock.withLock { done } == 1000)
+        pool.shutdown()
+    }
+}

@@ -1,6 +1,7 @@
 import Broker
 import EventLoop
 import Logging
+import Platform
 import PolderClient
 import Sodium
 import Wire
@@ -84,27 +85,37 @@ public struct TestTopic {
     }
 }
 
-/// Waits for the next `count` events of a stream, or fewer if `seconds` pass.
-public func collect(_ stream: AsyncStream<SignedEvent>, count: Int, seconds: Double = 10) async -> [SignedEvent] {
-    await withTaskGroup(of: [SignedEvent]?.self) { group in
+/// Waits for the next `count` events of a subscription, or fewer if `seconds` pass.
+public func collect(_ subscription: Subscription, count: Int, seconds: Double = 10) async -> [SignedEvent] {
+    await collectMessages(subscription, events: count, seconds: seconds).compactMap {
+        if case .event(let event, _) = $0 { event } else { nil }
+    }
+}
+
+/// Every message of a subscription until `events` events came, or until `seconds` pass.
+public func collectMessages(_ subscription: Subscription, events count: Int, seconds: Double = 10) async -> [SubscriptionMessage] {
+    let messages = MessageBox()
+    await withTaskGroup(of: Void.self) { group in
         group.addTask {
-            var events: [SignedEvent] = []
-            for await event in stream {
-                events.append(event)
-                if events.count == count { break }
+            var events = 0
+            for await message in subscription {
+                messages.append(message)
+                if case .event = message { events += 1 }
+                if events == count { break }
             }
-            return events
         }
         group.addTask {
             try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-            return nil
         }
-        var result: [SignedEvent] = []
-        for await value in group {
-            if let value { result = value }
-            group.cancelAll()
-            break
-        }
-        return result
+        await group.next()
+        group.cancelAll()
     }
+    return messages.value
+}
+
+final class MessageBox: @unchecked Sendable {
+    private let lock = PthreadMutex()
+    private var messages: [SubscriptionMessage] = []
+    func append(_ message: SubscriptionMessage) { lock.withLock { messages.append(message) } }
+    var value: [SubscriptionMessage] { lock.withLock { messages } }
 }

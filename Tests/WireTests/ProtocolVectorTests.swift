@@ -130,19 +130,25 @@ import Testing
         let descriptor = try SignedTopicDescriptor.decode(hex(loadVectors("descriptors.json")["encoded"] as! String))
         let topic = topicKey.publicKey
         return [
-            ("subscribe", .subscribe(request: 1, topic: topic)),
+            ("subscribe", .subscribe(request: 1, topic: topic, start: .live, durableName: "")),
+            ("subscribe_durable_from_beginning", .subscribe(request: 1, topic: topic, start: .beginning, durableName: "inbox")),
+            ("subscribe_from_position", .subscribe(request: 1, topic: topic, start: .position(42), durableName: "")),
+            ("subscribe_from_time", .subscribe(request: 1, topic: topic, start: .time(1_700_000_000_000), durableName: "ü")),
             ("unsubscribe", .unsubscribe(request: 2, topic: topic)),
             ("publish", .publish(request: 3, event: event)),
             ("put_topic", .putTopic(request: 4, descriptor: descriptor)),
             ("get_topic", .getTopic(request: 5, topic: topic)),
             ("ping", .ping(nonce: 0x0102030405060708)),
+            ("ack", .ack(topic: topic, position: 1000)),
             ("ok", .ok(request: 1)),
             ("publish_ack", .publishAck(request: 3, eventID: event.id)),
             ("topic", .topic(request: 5, descriptor: descriptor, head: PublisherHead(sequence: 1, eventID: event.id))),
             ("topic_without_head", .topic(request: 5, descriptor: descriptor, head: nil)),
-            ("deliver", .deliver(event: event)),
+            ("deliver", .deliver(position: 7, event: event)),
             ("error", .error(request: 3, code: .notAllowedToPublish, text: "not allowed")),
             ("pong", .pong(nonce: 0x0102030405060708)),
+            ("subscribed", .subscribed(request: 1, resumed: true, position: 43)),
+            ("dropped", .dropped(topic: topic, reason: .retentionCount, count: 15)),
         ]
     }
 

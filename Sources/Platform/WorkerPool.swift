@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// A fixed set of threads for CPU-heavy, stateless work (signature checks), so the event loop
-/// stays free for I/O. Jobs hand their results back with `EventLoop.execute`.
+/// stays free for I/O; and, with one thread, a serial queue (the store's writer).
 public final class WorkerPool: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -13,7 +13,7 @@ public final class WorkerPool: @unchecked Sendable {
     private var running = 0
     public let threadCount: Int
 
-    public init(threads: Int) throws(EventLoopError) {
+    public init(threads: Int) throws(SystemError) {
         threadCount = max(1, threads)
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
@@ -27,7 +27,7 @@ public final class WorkerPool: @unchecked Sendable {
             }, box.toOpaque())
             guard status == 0 else {
                 box.release()
-                throw EventLoopError("cannot start a worker thread: error \(status)")
+                throw SystemError("pthread_create", "worker thread", code: status)
             }
             pthread_detach(thread)
             running += 1

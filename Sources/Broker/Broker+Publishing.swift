@@ -1,0 +1,99 @@
+import EventLoop
+import Platform
+import Store
+import Wire
+
+extension Broker {
+    /// Checks admission now and the signature on a worker; accepted events go to the store in
+    /// arrival order and are acknowledged once committed.
+    func publish(_ event: SignedEvent, request: UInt32, from session: EdgeSession) {
+        if let problem = admissionProblem(event.event) {
+            return session.send(.error(request: request, code: problem.code, text: problem.text))
+        }
+        let ticket = session.enqueuePublish(request: request, event: event)
+        if session.publishesInFlight >= configuration.maximumPendingPublishes { session.connection.pauseReading() }
+        let bound = LoopBound((broker: self, session: session), loop: loop)
+        verifiers.submit { [loop] in
+            let verification: EdgeSession.Verification
+            do throws(WireError) {
+                try event.verifySignature()
+                verification = .valid
+            } catch {
+                verification = .invalid(error.message)
+            }
+            loop.execute {
+                let (broker, session) = bound.value
+                broker.verified(ticket: ticket, verification, on: session)
+            }
+        }
+    }
+
+    func admissionProblem(_ event: Event) -> (code: ErrorCode, text: String)? {
+        guard let state = topics[event.topic] else {
+            return (.unknownTopic, "the broker has no topic \(event.topic.text)")
+        }
+        guard state.descriptor.descriptor.allowsPublisher(event.publisher) else {
+            return (.notAllowedToPublish, "\(event.publisher.text) may not publish on topic \(event.topic.text)")
+        }
+        if event.expiry != 0 && event.expiry <= Environment.wallClockMilliseconds() {
+            return (.expired, "the event expired before it reached the broker")
+        }
+        return nil
+    }
+
+    private func verified(ticket: UInt64, _ verification: EdgeSession.Verification, on session: EdgeSession) {
+        guard sessions[session.number] != nil, !session.isClosing,
+              let index = session.pendingPublishes.firstIndex(where: { $0.ticket == ticket }) else { return }
+        session.pendingPublishes[index].verification = verification
+        // Accept in arrival order: only the completed prefix of the queue.
+        while let first = session.pendingPublishes.first {
+            switch first.verification {
+            case .pending:
+                return
+            case .invalid(let text):
+                session.pendingPublishes.removeAll()
+                return refuse(session, .badSignature, text)
+            case .valid:
+                session.pendingPublishes.removeFirst()
+                accept(first.event, request: first.request, from: session)
+            }
+        }
+    }
+
+    private func accept(_ event: SignedEvent, request: UInt32, from session: EdgeSession) {
+        // The descriptor may have changed while the signature was checked.
+        if let problem = admissionProblem(event.event) {
+            return session.send(.error(request: request, code: problem.code, text: problem.text))
+        }
+        session.storingPublishes += 1
+        write(.publish(session: session.number, request: request, event: event)) { .append(event, ticket: $0) }
+    }
+
+    /// Answers a publish once the store has decided on it.
+    func published(_ event: SignedEvent, result: StoreResult, request: UInt32, session: EdgeSession?) {
+        if let session {
+            session.storingPublishes -= 1
+            if session.publishesInFlight < configuration.maximumPendingPublishes / 2 { session.connection.resumeReading() }
+        }
+        switch result {
+        case .appended(let position, _):
+            statistics.eventsAccepted += 1
+            let state = topics[event.event.topic]
+            state?.heads[event.event.publisher] = PublisherHead(sequence: event.event.sequence, eventID: event.id)
+            session?.send(.publishAck(request: request, eventID: event.id))
+            if let state { deliverLive(event, at: position, on: state) }
+        case .duplicate:
+            session?.send(.publishAck(request: request, eventID: event.id))  // a retry of the last event
+        case .sequenceConflict(let head):
+            session?.send(.error(request: request, code: .sequenceConflict,
+                                 text: "sequence \(event.event.sequence) is not after the publisher's last, \(head.sequence)"))
+        case .failed(let error):
+            let full = error.kind == .mapFull || error.kind == .diskFull
+            if full { statistics.publishesRefusedForSpace += 1 }
+            session?.send(.error(request: request, code: full ? .storageFull : .internalError,
+                                 text: full ? "the broker's store is full; publishing is refused until space is freed" : "the broker could not store the event: \(error.message)"))
+        case .stored, .staleDescriptor:
+            logger.error("the store answered a publish with \(result)")
+        }
+    }
+}

@@ -1,0 +1,206 @@
+import EventLoop
+import Platform
+import Store
+import Wire
+
+extension Broker {
+    /// Starts a subscription: for this connection only, or attached to a durable session that is
+    /// created or resumed. Deliveries begin from the store and turn live once caught up.
+    func subscribe(_ topic: TopicID, start: SubscriptionStart, durableName: String, request: UInt32, from session: EdgeSession) {
+        guard let state = topics[topic] else {
+            return session.send(.error(request: request, code: .unknownTopic, text: "the broker has no topic \(topic.text)"))
+        }
+        guard let client = session.identity, state.descriptor.descriptor.readerKey(for: client) != nil else {
+            return session.send(.error(request: request, code: .notAReader, text: "you are not a reader of topic \(topic.text)"))
+        }
+        if let previous = session.subscriptions.removeValue(forKey: topic) { detach(previous) }
+        let startPosition = position(for: start, on: state)
+        guard !durableName.isEmpty else {
+            let subscription = Subscription(number: newNumber(), topic: state, session: session, durableKey: nil,
+                                            nextPosition: startPosition, acknowledged: startPosition - 1)
+            register(subscription)
+            session.send(.subscribed(request: request, resumed: false, position: startPosition))
+            activate(subscription)
+            return
+        }
+        let key = SessionKey(client: client, topic: topic, name: durableName)
+        guard !durableSessions.isAttached(key) else {
+            return session.send(.error(request: request, code: .sessionInUse,
+                                       text: "durable session '\(durableName)' is in use by another connection"))
+        }
+        let now = Environment.wallClockMilliseconds()
+        let existing = durableSessions.records[key]
+        let record: SessionRecord
+        var lostToExpiry: UInt64 = 0
+        if let existing, !existing.expired {
+            record = SessionRecord(cursor: existing.cursor, lastSeen: now)
+        } else {
+            record = SessionRecord(cursor: startPosition - 1, lastSeen: now)
+            if let existing, startPosition > existing.cursor + 1 { lostToExpiry = startPosition - existing.cursor - 1 }
+        }
+        let subscription = Subscription(number: newNumber(), topic: state, session: session, durableKey: key,
+                                        nextPosition: record.cursor + 1, acknowledged: record.cursor)
+        subscription.noteDropped(lostToExpiry, reason: .sessionExpired)
+        register(subscription)
+        durableSessions.attach(key, record: record, subscription: subscription.number)
+        let resumed = existing.map { !$0.expired } ?? false
+        logger.debug("\(session.label) \(resumed ? "resumed" : "opened") durable session '\(durableName)' on \(topic.text) at position \(record.cursor + 1)")
+        write(.sessionOpened(subscription: subscription, request: request, resumed: resumed)) { .putSession(key, record, ticket: $0) }
+    }
+
+    /// Where a new subscription starts.
+    private func position(for start: SubscriptionStart, on state: TopicState) -> UInt64 {
+        let log = state.log
+        switch start {
+        case .live: return log.next
+        case .beginning: return log.first
+        case .position(let position): return max(1, position)
+        case .time(let time):
+            do { return try store.position(atOrAfter: time, topic: state.descriptor.descriptor.topic, log: log) } catch {
+                logger.error("cannot search topic \(state.descriptor.descriptor.topic.text) by time: \(error.message)")
+                return log.next
+            }
+        }
+    }
+
+    private func register(_ subscription: Subscription) {
+        subscription.session.subscriptions[subscription.topicID] = subscription
+        subscription.topic.subscriptions[subscription.number] = subscription
+    }
+
+    /// Starts deliveries (from the store until caught up).
+    func activate(_ subscription: Subscription) {
+        subscription.isActive = true
+        pump(subscription)
+    }
+
+    /// Ends a subscription on this broker; a durable session keeps its cursor.
+    func detach(_ subscription: Subscription) {
+        subscription.isActive = false
+        subscription.isLive = false
+        subscription.topic.subscriptions.removeValue(forKey: subscription.number)
+        subscription.topic.liveSubscriptions.removeValue(forKey: subscription.number)
+        if let key = subscription.durableKey {
+            durableSessions.detach(key, subscription: subscription.number, now: Environment.wallClockMilliseconds())
+        }
+    }
+
+    func acknowledge(_ topic: TopicID, position: UInt64, from session: EdgeSession) {
+        guard let subscription = session.subscriptions[topic] else { return }
+        // A client cannot acknowledge what it was not sent.
+        let position = min(position, subscription.nextPosition - 1)
+        guard position > subscription.acknowledged else { return }
+        subscription.acknowledged = position
+        if let key = subscription.durableKey { durableSessions.acknowledge(key, through: position) }
+    }
+
+    // MARK: Delivery
+
+    /// Pushes a just-committed event to every live subscriber; one that has too much queued falls
+    /// back to its position and catches up from the store when its connection drains.
+    func deliverLive(_ event: SignedEvent, at position: UInt64, on state: TopicState) {
+        guard !state.liveSubscriptions.isEmpty else { return }
+        let message = EdgeMessage.deliver(position: position, encodedEvent: event.encoded)
+        for subscription in state.liveSubscriptions.values where position >= subscription.nextPosition {
+            if subscription.session.connection.queuedOutput > configuration.deliveryBuffer {
+                subscription.isLive = false
+                state.liveSubscriptions.removeValue(forKey: subscription.number)
+                statistics.subscribersFellBehind += 1
+                logger.debug("\(subscription.session.label) fell behind on \(subscription.topicID.text) at position \(subscription.nextPosition)")
+                continue
+            }
+            send(message, at: position, to: subscription)
+        }
+    }
+
+    /// Reads from the store and sends while the connection has room; turns the subscription live
+    /// once it has everything committed.
+    func pump(_ subscription: Subscription) {
+        let session = subscription.session
+        guard subscription.isActive, !subscription.isLive, !session.isClosing, session.connection.isOpen else { return }
+        let state = subscription.topic
+        let now = Environment.wallClockMilliseconds()
+        while session.connection.queuedOutput < configuration.deliveryBuffer {
+            let log = state.log
+            if subscription.nextPosition < log.first {
+                for (reason, count) in log.droppedCounts(from: subscription.nextPosition) { subscription.noteDropped(count, reason: reason) }
+                subscription.nextPosition = log.first
+            }
+            let waiting = log.next > subscription.nextPosition ? log.next - subscription.nextPosition : 0
+            if waiting > configuration.sessionQuota {
+                let skipped = waiting - configuration.sessionQuota
+                subscription.noteDropped(skipped, reason: .sessionQuota)
+                subscription.nextPosition += skipped
+            }
+            if subscription.nextPosition >= log.next {
+                subscription.isLive = true
+                state.liveSubscriptions[subscription.number] = subscription
+                break
+            }
+            let events: [StoredEvent]
+            do {
+                events = try store.events(topic: subscription.topicID, from: subscription.nextPosition, maximumCount: 256, maximumBytes: 256 << 10)
+            } catch {
+                logger.error("cannot read topic \(subscription.topicID.text) for \(session.label): \(error.message)")
+                return session.close(afterSending: (.internalError, "the broker cannot read its store"))
+            }
+            guard let last = events.last, last.position < log.next else {
+                logger.error("topic \(subscription.topicID.text) has no stored events at \(subscription.nextPosition)..<\(log.next)")
+                subscription.nextPosition = log.next
+                continue
+            }
+            for stored in events where stored.position < log.next {
+                if stored.position > subscription.nextPosition {
+                    subscription.noteDropped(stored.position - subscription.nextPosition, reason: .expired)
+                }
+                if stored.isExpired(at: now) {
+                    subscription.noteDropped(1, reason: .expired)
+                    subscription.nextPosition = stored.position + 1
+                    continue
+                }
+                send(EdgeMessage.deliver(position: stored.position, encodedEvent: stored.encoded), at: stored.position, to: subscription)
+            }
+        }
+        sendDropNotices(subscription)
+    }
+
+    private func send(_ message: [UInt8], at position: UInt64, to subscription: Subscription) {
+        sendDropNotices(subscription)
+        subscription.session.send(encoded: message)
+        subscription.nextPosition = position + 1
+        statistics.eventsDelivered += 1
+    }
+
+    /// Tells the client what it missed, and counts it.
+    private func sendDropNotices(_ subscription: Subscription) {
+        guard !subscription.pendingDrops.isEmpty else { return }
+        for (reason, count) in subscription.pendingDrops {
+            subscription.session.send(.dropped(topic: subscription.topicID, reason: reason, count: count))
+            statistics.eventsDropped[reason, default: 0] += count
+            logger.info("\(subscription.session.label) missed \(count) event(s) of \(subscription.topicID.text): \(reason.name)")
+        }
+        subscription.pendingDrops.removeAll()
+    }
+
+    // MARK: Durable sessions
+
+    func saveDirtySessions() {
+        let changed = durableSessions.takeDirty()
+        guard !changed.isEmpty else { return }
+        for (key, record) in changed {
+            write(.sessionSaved(key)) { .putSession(key, record, ticket: $0) }
+        }
+    }
+
+    func expireAbandonedSessions() {
+        let expiry = UInt64(configuration.sessionExpiry * 1000)
+        let (expired, removed) = durableSessions.expire(now: Environment.wallClockMilliseconds(), expiry: expiry)
+        for key in expired {
+            statistics.sessionsExpired += 1
+            logger.info("durable session '\(key.name)' of \(key.client.text) on \(key.topic.text) expired after \(configuration.sessionExpiry) s detached")
+        }
+        for key in removed {
+            write(.sessionSaved(key)) { .deleteSession(key, ticket: $0) }
+        }
+    }
+}

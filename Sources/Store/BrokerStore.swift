@@ -1,0 +1,200 @@
+import Platform
+import Sodium
+import Wire
+
+/// The broker's durable state on LMDB: topic descriptors, each topic's events (stored once, in
+/// position order), publisher heads and durable sessions. One writer thread commits batches with
+/// fsync (group commit); reads run on any thread against the committed state.
+public final class BrokerStore: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// The map LMDB starts with; it doubles on demand.
+        public var initialMapSize = 1 << 30
+        /// The most the map may grow to; beyond it publishes are refused (`storage full`).
+        public var maximumMapSize = 1 << 40
+        /// The broker's retention limits (0: no limit); topics may ask for less.
+        public var retention = Retention(maximumEvents: 1_000_000, maximumBytes: 1 << 30, maximumAgeSeconds: 7 * 24 * 3600)
+        /// Most operations and bytes in one transaction, to bound commit latency.
+        public var maximumBatchOperations = 4096
+        public var maximumBatchBytes = 16 << 20
+        /// Most events one commit prunes; the rest wait for the next one.
+        public var maximumPrunesPerCommit = 20_000
+
+        public init() {}
+    }
+
+    /// What a broker finds in its store when it starts.
+    public struct Contents: Sendable {
+        public var descriptors: [TopicID: SignedTopicDescriptor] = [:]
+        public var logs: [TopicID: TopicLog] = [:]
+        public var heads: [PublisherKey: PublisherHead] = [:]
+        public var sessions: [SessionKey: SessionRecord] = [:]
+    }
+
+    /// A publisher on a topic.
+    public struct PublisherKey: Hashable, Sendable {
+        public let topic: TopicID
+        public let publisher: SigningPublicKey
+
+        public init(topic: TopicID, publisher: SigningPublicKey) {
+            self.topic = topic
+            self.publisher = publisher
+        }
+
+        var encoded: [UInt8] { topic.bytes + publisher.bytes }
+    }
+
+    static let schemaVersion: UInt32 = 1
+
+    let environment: LMDBEnvironment
+    let tables: Tables
+    let options: Options
+    private let writer: StoreWriter
+
+    struct Tables {
+        let meta, descriptors, logs, events, heads, sessions: LMDBDatabase
+    }
+
+    /// Opens the store in `directory` (created if needed) and reads what it holds. `onCommit` is
+    /// called on the writer thread after each commit.
+    public static func open(directory: String, options: Options = Options(),
+                            onCommit: @escaping @Sendable (CommitOutcome) -> Void) throws(StoreError) -> (BrokerStore, Contents) {
+        let environment = try LMDBEnvironment(directory: directory, initialMapSize: options.initialMapSize,
+                                              maximumMapSize: options.maximumMapSize, databases: ["meta", "descriptors", "logs", "events", "heads", "sessions"])
+        let tables = Tables(meta: try environment.openDatabase("meta"), descriptors: try environment.openDatabase("descriptors"),
+                            logs: try environment.openDatabase("logs"), events: try environment.openDatabase("events"),
+                            heads: try environment.openDatabase("heads"), sessions: try environment.openDatabase("sessions"))
+        try checkSchema(environment, tables)
+        let contents = try load(environment, tables)
+        let writer = try StoreWriter(environment: environment, tables: tables, options: options, contents: contents, onCommit: onCommit)
+        return (BrokerStore(environment: environment, tables: tables, options: options, writer: writer), contents)
+    }
+
+    private init(environment: LMDBEnvironment, tables: Tables, options: Options, writer: StoreWriter) {
+        self.environment = environment
+        self.tables = tables
+        self.options = options
+        self.writer = writer
+    }
+
+    /// Queues operations for the next commit.
+    public func submit(_ operations: [StoreOperation]) {
+        writer.submit(operations)
+    }
+
+    /// Blocks until everything submitted so far is committed (or failed), stops the writer and
+    /// closes the files; later reads fail.
+    public func close() {
+        writer.close()
+        environment.close()
+    }
+
+    /// Bytes the store's file occupies, and the current map size.
+    public var fileSize: Int { environment.fileSize }
+    public var mapSize: Int { environment.mapSize }
+
+    // MARK: Reads (any thread)
+
+    /// Up to `maximumCount` events of `topic` from `position` on, stopping before `maximumBytes`
+    /// would be exceeded (at least one event is returned when there is one).
+    public func events(topic: TopicID, from position: UInt64, maximumCount: Int, maximumBytes: Int) throws(StoreError) -> [StoredEvent] {
+        let events = tables.events
+        return try environment.read { transaction throws(StoreError) in
+            var result: [StoredEvent] = []
+            var bytes = 0
+            try transaction.scan(events, from: StoredEvent.key(topic: topic, position: position)) { key, value throws(StoreError) in
+                guard key.count == 40, key.starts(with: topic.bytes) else { return false }
+                let (arrival, expiry) = try StoredEvent.header(value)
+                let encoded = Array(value[16...])
+                guard result.isEmpty || bytes + encoded.count <= maximumBytes else { return false }
+                bytes += encoded.count
+                result.append(StoredEvent(position: StoredEvent.bigEndian(key, at: 32),
+                                          arrival: arrival, expiry: expiry, encoded: encoded))
+                return result.count < maximumCount
+            }
+            return result
+        }
+    }
+
+    /// The first position in `log` whose event arrived at or after `time` (`log.next` if none).
+    public func position(atOrAfter time: UInt64, topic: TopicID, log: TopicLog) throws(StoreError) -> UInt64 {
+        let events = tables.events
+        return try environment.read { transaction throws(StoreError) in
+            var low = log.first
+            var high = log.next
+            while low < high {
+                let middle = low + (high - low) / 2
+                guard let value = try transaction.get(events, StoredEvent.key(topic: topic, position: middle)) else {
+                    throw StoreError(.corrupt, "position \(middle) of topic \(topic.text) is missing from the store")
+                }
+                let arrival = try StoredEvent.header(value).arrival
+                if arrival < time { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
+    }
+
+    // MARK: Opening
+
+    private static func checkSchema(_ environment: LMDBEnvironment, _ tables: Tables) throws(StoreError) {
+        let key = Array("schema".utf8)
+        try environment.write { transaction throws(StoreError) in
+            guard let stored = try transaction.get(tables.meta, key) else {
+                var writer = ByteWriter()
+                writer.u32(schemaVersion)
+                try transaction.put(tables.meta, key, writer.bytes)
+                return
+            }
+            var reader = ByteReader(stored)
+            let version = try? reader.u32("schema")
+            guard version == schemaVersion else {
+                throw StoreError(.corrupt, "the store in \(environment.directory) has schema \(version.map(String.init) ?? "?"); this polderd reads schema \(schemaVersion)")
+            }
+        }
+    }
+
+    private static func load(_ environment: LMDBEnvironment, _ tables: Tables) throws(StoreError) -> Contents {
+        try environment.read { transaction throws(StoreError) in
+            var contents = Contents()
+            try transaction.scan(tables.descriptors) { _, value throws(StoreError) in
+                let descriptor = try decode("a topic descriptor") { () throws(WireError) in try SignedTopicDescriptor.decode(Array(value)) }
+                contents.descriptors[descriptor.descriptor.topic] = descriptor
+                return true
+            }
+            try transaction.scan(tables.logs) { key, value throws(StoreError) in
+                let topic = try decode("a topic log key") { () throws(WireError) in
+                    var reader = ByteReader(Array(key))
+                    let topic = try reader.signingKey("topic")
+                    try reader.expectEnd("topic log key")
+                    return topic
+                }
+                contents.logs[topic] = try decode("the log of topic \(topic.text)") { () throws(WireError) in try TopicLog.decode(Array(value)) }
+                return true
+            }
+            try transaction.scan(tables.heads) { key, value throws(StoreError) in
+                let head = try decode("a publisher head") { () throws(WireError) in
+                    var keyReader = ByteReader(Array(key))
+                    let publisher = PublisherKey(topic: try keyReader.signingKey("topic"), publisher: try keyReader.signingKey("publisher"))
+                    try keyReader.expectEnd("publisher head key")
+                    var reader = ByteReader(Array(value))
+                    let head = PublisherHead(sequence: try reader.u64("sequence"), eventID: try EventID(try reader.raw(32, "event ID")))
+                    try reader.expectEnd("publisher head")
+                    return (publisher, head)
+                }
+                contents.heads[head.0] = head.1
+                return true
+            }
+            try transaction.scan(tables.sessions) { key, value throws(StoreError) in
+                let session = try decode("a durable session") { () throws(WireError) in
+                    (try SessionKey.decode(Array(key)), try SessionRecord.decode(Array(value)))
+                }
+                contents.sessions[session.0] = session.1
+                return true
+            }
+            return contents
+        }
+    }
+
+    private static func decode<T>(_ what: String, _ body: () throws(WireError) -> T) throws(StoreError) -> T {
+        do { return try body() } catch { throw StoreError(.corrupt, "the store holds \(what) that does not decode: \(error.message)") }
+    }
+}

@@ -1,0 +1,223 @@
+import CLMDB
+import Platform
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A named LMDB database inside an environment.
+public struct LMDBDatabase: Sendable {
+    let handle: MDB_dbi
+}
+
+/// An LMDB environment: a memory-mapped file pair with named databases, written by one thread at a
+/// time and read from any thread. The map grows on demand up to `maximumMapSize`; growing waits
+/// for readers to leave, so reads hold a shared lock for their (short) duration.
+public final class LMDBEnvironment: @unchecked Sendable {
+    private let environment: OpaquePointer
+    private var isClosed = false  // guarded by `resizeLock`
+    private let resizeLock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+    private let lockFile: Int32
+    public let directory: String
+    /// Bytes the map may grow to; beyond it writes fail with `StoreError.Kind.mapFull`.
+    public let maximumMapSize: Int
+    private let mapSizeLock = PthreadMutex()
+    private var currentMapSize: Int
+
+    /// Opens (creating if needed) the environment in `directory`, taking an exclusive lock so that
+    /// no second broker writes the same store.
+    public init(directory: String, initialMapSize: Int, maximumMapSize: Int, databases: [String]) throws(StoreError) {
+        do { try FileSystem.createDirectory(directory) } catch { throw StoreError(.failed, "\(error)") }
+        let lockPath = FileSystem.join(directory, "polderd.lock")
+        let lockFile = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lockFile >= 0 else { throw StoreError(.failed, "\(SystemError("cannot open", lockPath))") }
+        guard flock(lockFile, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            Glibc.close(lockFile)
+            if code == EWOULDBLOCK { throw StoreError(.locked, "another polderd is using the store in \(directory)") }
+            throw StoreError(.failed, "\(SystemError("cannot lock", lockPath, code: code))")
+        }
+        var created: OpaquePointer?
+        var status = mdb_env_create(&created)
+        guard status == 0, let environment = created else {
+            Glibc.close(lockFile)
+            throw StoreError(code: status, "cannot create the store environment")
+        }
+        // Start at the file's own size when it is larger (a map grown by an earlier run).
+        var info = stat()
+        let existing = stat(FileSystem.join(directory, "data.mdb"), &info) == 0 ? Int(info.st_size) : 0
+        var mapSize = max(min(initialMapSize, maximumMapSize), existing)
+        status = mdb_env_set_maxdbs(environment, MDB_dbi(databases.count + 1))
+        if status == 0 { status = mdb_env_set_mapsize(environment, mapSize) }
+        if status == 0 { status = mdb_env_open(environment, directory, UInt32(MDB_NOTLS), 0o600) }
+        guard status == 0 else {
+            mdb_env_close(environment)
+            Glibc.close(lockFile)
+            throw StoreError(code: status, "cannot open the store in \(directory)")
+        }
+        var environmentInfo = MDB_envinfo()
+        mdb_env_info(environment, &environmentInfo)
+        mapSize = max(mapSize, environmentInfo.me_mapsize)
+        self.directory = directory
+        self.maximumMapSize = maximumMapSize
+        self.lockFile = lockFile
+        self.environment = environment
+        currentMapSize = mapSize
+        pthread_rwlock_init(resizeLock, nil)
+    }
+
+    deinit {
+        close()
+        pthread_rwlock_destroy(resizeLock)
+        resizeLock.deallocate()
+    }
+
+    /// Closes the files and releases the lock; later transactions fail. Call once no write is
+    /// running (reads wait).
+    public func close() {
+        pthread_rwlock_wrlock(resizeLock)
+        defer { pthread_rwlock_unlock(resizeLock) }
+        guard !isClosed else { return }
+        isClosed = true
+        mdb_env_close(environment)
+        Glibc.close(lockFile)
+    }
+
+    private var closedError: StoreError { StoreError(.unusable, "the store in \(directory) is closed") }
+
+    /// Bytes currently mapped.
+    public var mapSize: Int { mapSizeLock.withLock { currentMapSize } }
+
+    /// Opens (creating) a named database; call before concurrent use.
+    public func openDatabase(_ name: String) throws(StoreError) -> LMDBDatabase {
+        try write { transaction throws(StoreError) in
+            var handle = MDB_dbi()
+            let status = mdb_dbi_open(transaction.pointer, name, UInt32(MDB_CREATE), &handle)
+            guard status == 0 else { throw StoreError(code: status, "cannot open database \(name)") }
+            return LMDBDatabase(handle: handle)
+        }
+    }
+
+    /// Runs `body` in a read-only transaction (a consistent snapshot).
+    public func read<R>(_ body: (LMDBTransaction) throws(StoreError) -> R) throws(StoreError) -> R {
+        pthread_rwlock_rdlock(resizeLock)
+        defer { pthread_rwlock_unlock(resizeLock) }
+        guard !isClosed else { throw closedError }
+        var transaction: OpaquePointer?
+        let status = mdb_txn_begin(environment, nil, UInt32(MDB_RDONLY), &transaction)
+        guard status == 0, let transaction else { throw StoreError(code: status, "cannot begin a read transaction") }
+        defer { mdb_txn_abort(transaction) }
+        return try body(LMDBTransaction(pointer: transaction))
+    }
+
+    /// Runs `body` in a write transaction and commits it durably (fsync) if `body` returns; aborts
+    /// it if `body` throws. Only one thread may write at a time.
+    public func write<R>(_ body: (LMDBTransaction) throws(StoreError) -> R) throws(StoreError) -> R {
+        pthread_rwlock_rdlock(resizeLock)
+        defer { pthread_rwlock_unlock(resizeLock) }
+        guard !isClosed else { throw closedError }
+        var transaction: OpaquePointer?
+        var status = mdb_txn_begin(environment, nil, 0, &transaction)
+        guard status == 0, let transaction else { throw StoreError(code: status, "cannot begin a write transaction") }
+        let result: R
+        do {
+            result = try body(LMDBTransaction(pointer: transaction))
+        } catch {
+            mdb_txn_abort(transaction)
+            throw error
+        }
+        status = mdb_txn_commit(transaction)
+        guard status == 0 else { throw StoreError(code: status, "cannot commit to the store") }
+        return result
+    }
+
+    /// Doubles the map, within `maximumMapSize`; returns false when it is already at the maximum.
+    /// Call from the writing thread, outside any transaction.
+    public func grow() throws(StoreError) -> Bool {
+        let current = mapSize
+        guard current < maximumMapSize else { return false }
+        let target = min(maximumMapSize, current * 2)
+        pthread_rwlock_wrlock(resizeLock)
+        let status = isClosed ? EINVAL : mdb_env_set_mapsize(environment, target)
+        pthread_rwlock_unlock(resizeLock)
+        guard status == 0 else { throw StoreError(code: status, "cannot grow the store's map to \(target) bytes") }
+        mapSizeLock.withLock { currentMapSize = target }
+        return true
+    }
+
+    /// Bytes the data file occupies on disk.
+    public var fileSize: Int {
+        var info = stat()
+        return stat(FileSystem.join(directory, "data.mdb"), &info) == 0 ? Int(info.st_size) : 0
+    }
+}
+
+/// One LMDB transaction; valid only inside the `read` or `write` closure that received it.
+public struct LMDBTransaction {
+    let pointer: OpaquePointer
+
+    /// The value stored under `key`, copied out, or nil.
+    public func get(_ database: LMDBDatabase, _ key: [UInt8]) throws(StoreError) -> [UInt8]? {
+        var value = MDB_val()
+        let status = key.withUnsafeBytes { keyBytes in
+            var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            return mdb_get(pointer, database.handle, &keyValue, &value)
+        }
+        if status == MDB_NOTFOUND { return nil }
+        guard status == 0 else { throw StoreError(code: status, "cannot read the store") }
+        return Self.bytes(value)
+    }
+
+    public func put(_ database: LMDBDatabase, _ key: [UInt8], _ value: [UInt8]) throws(StoreError) {
+        let status = key.withUnsafeBytes { keyBytes in
+            value.withUnsafeBytes { valueBytes in
+                var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+                var dataValue = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
+                return mdb_put(pointer, database.handle, &keyValue, &dataValue, 0)
+            }
+        }
+        guard status == 0 else { throw StoreError(code: status, "cannot write to the store") }
+    }
+
+    /// Removes `key`; returns whether it was there.
+    @discardableResult
+    public func delete(_ database: LMDBDatabase, _ key: [UInt8]) throws(StoreError) -> Bool {
+        let status = key.withUnsafeBytes { keyBytes in
+            var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            return mdb_del(pointer, database.handle, &keyValue, nil)
+        }
+        if status == MDB_NOTFOUND { return false }
+        guard status == 0 else { throw StoreError(code: status, "cannot delete from the store") }
+        return true
+    }
+
+    /// Visits entries in key order from the first key ≥ `start`, while `visit` returns true. The
+    /// buffers are valid only during the call.
+    public func scan(_ database: LMDBDatabase, from start: [UInt8] = [],
+                     _ visit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(StoreError) -> Bool) throws(StoreError) {
+        var cursor: OpaquePointer?
+        var status = mdb_cursor_open(pointer, database.handle, &cursor)
+        guard status == 0, let cursor else { throw StoreError(code: status, "cannot open a store cursor") }
+        defer { mdb_cursor_close(cursor) }
+        var key = MDB_val()
+        var value = MDB_val()
+        if start.isEmpty {
+            status = mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
+        } else {
+            status = start.withUnsafeBytes { startBytes in
+                key = MDB_val(mv_size: startBytes.count, mv_data: UnsafeMutableRawPointer(mutating: startBytes.baseAddress))
+                return mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
+            }
+        }
+        while status == 0 {
+            let keyBuffer = UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size)
+            let valueBuffer = UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)
+            guard try visit(keyBuffer, valueBuffer) else { return }
+            status = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
+        }
+        guard status == MDB_NOTFOUND else { throw StoreError(code: status, "cannot iterate the store") }
+    }
+
+    private static func bytes(_ value: MDB_val) -> [UInt8] {
+        Array(UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
+    }
+}
