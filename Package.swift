@@ -41,7 +41,7 @@ let package = Package(
 
         // Executables.
         .executableTarget(name: "polderd", dependencies: [
-            "Broker", "Platform",
+            "Broker", "Platform", "Wire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -126,8 +126,19 @@ public final class LMDBEnvironment: @unchecked Sendable {
             throw error
         }
         status = mdb_txn_commit(transaction)
-        guard status == 0 else { throw StoreError(code: status, "cannot commit to the store") }
+        guard status == 0 else {
+            // LMDB reports a short write (a disk that filled up mid-write) as EIO.
+            if status == EIO, availableDiskSpace < 8 << 20 { throw StoreError(code: ENOSPC, "cannot commit to the store") }
+            throw StoreError(code: status, "cannot commit to the store")
+        }
         return result
+    }
+
+    /// Bytes an unprivileged process may still write on the store's file system.
+    public var availableDiskSpace: Int {
+        var info = statvfs()
+        guard statvfs(directory, &info) == 0 else { return .max }
+        return Int(info.f_bavail) * Int(info.f_frsize)
     }
 
     /// Doubles the map, within `maximumMapSize`; returns false when it is already at the maximum.

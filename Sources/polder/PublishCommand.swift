@@ -18,10 +18,14 @@ struct PublishCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Publish one event per line of standard input.")
     var stdin = false
 
+    @Option(name: .long, help: ArgumentHelp("Seconds after which brokers drop the event if it was not delivered (default: never).", valueName: "SECONDS"))
+    var ttl: Double?
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
         guard (message != nil) != stdin else { throw ValidationError("give a MESSAGE or --stdin, not both or neither") }
+        if let ttl, ttl <= 0 { throw ValidationError("--ttl must be positive") }
     }
 
     func run() async throws {
@@ -43,8 +47,9 @@ struct PublishCommand: AsyncParsableCommand {
             let sequence = (head?.sequence ?? 0) + 1
             let event: SignedEvent
             do {
+                let now = Environment.wallClockMilliseconds()
                 event = try access.makeEvent(Array(text.utf8), sequence: sequence, dependencies: head.map { [$0.eventID] } ?? [],
-                                             time: Environment.wallClockMilliseconds())
+                                             time: now, expiry: ttl.map { now + UInt64($0 * 1000) } ?? 0)
             } catch { throw CLIError(error.message) }
             do { try await client.publish(event) } catch { throw CLIError(error.message) }
             head = PublisherHead(sequence: sequence, eventID: event.id)

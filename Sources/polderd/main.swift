@@ -1,5 +1,6 @@
 import ArgumentParser
 import Broker
+import Wire
 import Logging
 
 /// `polderd`: the Polder broker daemon.
@@ -21,7 +22,7 @@ struct Polderd: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Threads that verify signatures off the event loop.", valueName: "N"))
     var verifierThreads = BrokerConfiguration().verifierThreads
 
-    @Option(name: .long, help: ArgumentHelp("Bytes of queued output after which a client counts as a slow consumer and is disconnected.", valueName: "BYTES"))
+    @Option(name: .long, help: ArgumentHelp("Queued output after which a client that reads nothing, not even its answers, is disconnected.", valueName: "BYTES"))
     var outputLimit = BrokerConfiguration().outputLimit
 
     @Option(name: .long, help: ArgumentHelp("Most clients connected at once.", valueName: "N"))
@@ -29,6 +30,30 @@ struct Polderd: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Seconds a new connection has to complete its handshake.", valueName: "SECONDS"))
     var handshakeTimeout = BrokerConfiguration().handshakeTimeout
+
+    @Option(name: .long, help: ArgumentHelp("Queued output per client beyond which deliveries pause and the subscriber catches up from the store later.", valueName: "BYTES"))
+    var deliveryBuffer = BrokerConfiguration().deliveryBuffer
+
+    @Option(name: .long, help: ArgumentHelp("Most events kept per topic (0: no limit); topics may ask for fewer.", valueName: "N"))
+    var retentionEvents = BrokerConfiguration().retention.maximumEvents
+
+    @Option(name: .long, help: ArgumentHelp("Most bytes kept per topic (0: no limit).", valueName: "BYTES"))
+    var retentionBytes = BrokerConfiguration().retention.maximumBytes
+
+    @Option(name: .long, help: ArgumentHelp("Seconds an event is kept (0: no limit).", valueName: "SECONDS"))
+    var retentionAge = BrokerConfiguration().retention.maximumAgeSeconds
+
+    @Option(name: .long, help: ArgumentHelp("Most events a subscription may have waiting; older ones are skipped with notice.", valueName: "N"))
+    var sessionQuota = BrokerConfiguration().sessionQuota
+
+    @Option(name: .long, help: ArgumentHelp("Seconds a durable session may stay detached before it expires.", valueName: "SECONDS"))
+    var sessionExpiry = BrokerConfiguration().sessionExpiry
+
+    @Option(name: .long, help: ArgumentHelp("Most bytes the store may grow to; beyond it publishes are refused.", valueName: "BYTES"))
+    var storeMaxSize = BrokerConfiguration().storeMaximumSize
+
+    @Option(name: .long, help: ArgumentHelp("Seconds between retention and session-expiry passes.", valueName: "SECONDS"))
+    var maintenanceInterval = BrokerConfiguration().maintenanceInterval
 
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
     var logLevel = "info"
@@ -41,6 +66,13 @@ struct Polderd: ParsableCommand {
         guard outputLimit >= 65_536 else { throw ValidationError("--output-limit must be at least 65536") }
         guard handshakeTimeout > 0 else { throw ValidationError("--handshake-timeout must be positive") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+        guard deliveryBuffer >= 65_536, deliveryBuffer < outputLimit else {
+            throw ValidationError("--delivery-buffer must be at least 65536 and below --output-limit")
+        }
+        guard sessionQuota >= 1 else { throw ValidationError("--session-quota must be at least 1") }
+        guard sessionExpiry > 0 else { throw ValidationError("--session-expiry must be positive") }
+        guard storeMaxSize >= 1 << 20 else { throw ValidationError("--store-max-size must be at least 1048576") }
+        guard maintenanceInterval > 0 else { throw ValidationError("--maintenance-interval must be positive") }
     }
 
     func run() throws {
@@ -57,6 +89,12 @@ struct Polderd: ParsableCommand {
         configuration.outputLimit = outputLimit
         configuration.maximumConnections = maxConnections
         configuration.handshakeTimeout = handshakeTimeout
+        configuration.deliveryBuffer = deliveryBuffer
+        configuration.retention = Retention(maximumEvents: retentionEvents, maximumBytes: retentionBytes, maximumAgeSeconds: retentionAge)
+        configuration.sessionQuota = sessionQuota
+        configuration.sessionExpiry = sessionExpiry
+        configuration.storeMaximumSize = storeMaxSize
+        configuration.maintenanceInterval = maintenanceInterval
         do {
             try BrokerDaemon.run(configuration: configuration, logger: Logger(label: "polderd"))
         } catch {

@@ -43,15 +43,14 @@ final class ChildProcess: @unchecked Sendable {
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)
         if let stdin {
-            let pipe = Pipe()
-            process.standardInput = pipe
-            try process.run()
-            pipe.fileHandleForWriting.write(Data(stdin.utf8))
-            try pipe.fileHandleForWriting.close()
+            // From a file, so a child that stops reading (or dies) never blocks the test.
+            let stdinURL = directory.appendingPathComponent("\(name)-\(id).in")
+            try Data(stdin.utf8).write(to: stdinURL)
+            process.standardInput = try FileHandle(forReadingFrom: stdinURL)
         } else {
             process.standardInput = FileHandle.nullDevice
-            try process.run()
         }
+        try process.run()
     }
 
     deinit { kill() }
@@ -100,11 +99,15 @@ final class Polderd: @unchecked Sendable {
     let child: ChildProcess
     let address: String
     let directory: URL
+    let dataDirectory: URL
+    let arguments: [String]
 
-    init(extraArguments: [String] = []) async throws {
-        directory = temporaryDirectory()
-        child = try ChildProcess("polderd", ["--listen", "127.0.0.1:0", "--data-dir", directory.appendingPathComponent("data").path] + extraArguments,
-                                 in: directory)
+    /// Starts a broker; pass the `directory` of an earlier one to restart it on the same data.
+    init(extraArguments: [String] = [], directory: URL? = nil, dataDirectory: URL? = nil) async throws {
+        self.directory = directory ?? temporaryDirectory()
+        self.dataDirectory = dataDirectory ?? self.directory.appendingPathComponent("data")
+        arguments = extraArguments
+        child = try ChildProcess("polderd", ["--listen", "127.0.0.1:0", "--data-dir", self.dataDirectory.path] + extraArguments, in: self.directory)
         try await child.waitForStderr("listening on ")
         let line = child.stderr.split(separator: "\n").first { $0.contains("listening on ") }!
         address = String(line.split(separator: " ").last!)
@@ -114,6 +117,11 @@ final class Polderd: @unchecked Sendable {
     func stop() async throws -> Int32 {
         child.signal(SIGTERM)
         return try await child.wait(seconds: 10)
+    }
+
+    /// Starts a new process on the same data (after `stop` or a crash).
+    func restarted(extraArguments: [String]? = nil) async throws -> Polderd {
+        try await Polderd(extraArguments: extraArguments ?? arguments, directory: directory, dataDirectory: dataDirectory)
     }
 }
 
@@ -127,9 +135,9 @@ func polder(_ arguments: [String], home: URL, broker: Polderd?, stdin: String? =
 }
 
 /// Starts `polder` in the background.
-func polderInBackground(_ arguments: [String], home: URL, broker: Polderd) throws -> ChildProcess {
+func polderInBackground(_ arguments: [String], home: URL, broker: Polderd, stdin: String? = nil) throws -> ChildProcess {
     try ChildProcess("polder", arguments, environment: ["POLDER_IDENTITY": home.appendingPathComponent("identity").path,
-                                                        "POLDER_BROKER": broker.address], in: home)
+                                                        "POLDER_BROKER": broker.address], stdin: stdin, in: home)
 }
 
 /// A person using the CLI: a home directory with an identity.
@@ -145,4 +153,18 @@ struct User {
         }
         self.id = id
     }
+}
+
+/// Runs a system tool to completion, its output discarded; returns the exit status (-1 if it
+/// could not start).
+@discardableResult
+func runTool(_ path: String, _ arguments: [String]) -> Int32 {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    do { try process.run() } catch { return -1 }
+    process.waitUntilExit()
+    return process.terminationStatus
 }

@@ -10,6 +10,7 @@ import Wire
 public final class BrokerFixture: @unchecked Sendable {
     public let loop: EventLoop
     public let address: String
+    public let dataDirectory: String
     private var broker: Broker?
 
     public init(configure: (inout BrokerConfiguration) -> Void = { _ in }) async throws {
@@ -18,6 +19,7 @@ public final class BrokerFixture: @unchecked Sendable {
         configuration.dataDirectory = "/tmp/polder-broker-tests-\(Random.uint64())"
         configure(&configuration)
         let settings = configuration
+        dataDirectory = configuration.dataDirectory
         let loop = try EventLoop.startThread()
         self.loop = loop
         let identity = SigningKeyPair()
@@ -50,7 +52,9 @@ public final class BrokerFixture: @unchecked Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             loop.execute { [self] in
                 broker!.shutdown { [self] in
+                    broker!.closeStore()
                     broker = nil
+                    FileSystem.removeTree(dataDirectory)
                     loop.stop()
                     continuation.resume()
                 }
