@@ -50,7 +50,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "polder-bench", dependencies: [
-            "PolderClient", "Platform", "Sodium",
+            "PolderClient", "Store", "Wire", "Platform", "Sodium",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

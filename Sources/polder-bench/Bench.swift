@@ -6,12 +6,12 @@ import Sodium
 import Wire
 
 /// `polder-bench`: measures a real `polderd` over loopback and sets the figures beside this
-/// machine's own Ed25519 verify rate.
+/// machine's own limits (Ed25519 verify rate, fsync rate).
 @main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "polder-bench",
-        abstract: "Benchmark polderd: 1 publisher → 1 subscriber over loopback, signatures verified by the broker.")
+        abstract: "Benchmark polderd over loopback: delivery, latency, durable publishing, offline queues and start-up.")
 
     @Option(help: "Events in the throughput run.")
     var events = 50_000
@@ -28,78 +28,64 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Signature-verifier threads in the broker.")
     var verifierThreads = 2
 
-    @Option(help: ArgumentHelp("Use a running broker instead of starting one.", valueName: "HOST:PORT"))
-    var broker: String?
+    @Option(help: "Events queued for an offline durable subscriber (0 skips the run).")
+    var queuedEvents = 100_000
+
+    @Option(help: "Events in the store for the start-up run (0 skips the run).")
+    var startupEvents = 1_000_000
 
     func run() async throws {
-        Console.standardOutput("polder-bench: \(events) events of \(payload) B, window \(window); \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        Console.standardOutput("polder-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(payload) B payloads")
+        var table = Table()
         let verifyRate = measureVerifyRate(seconds: 1)
-        Console.standardOutput(String(format: "  Ed25519 verify on this machine: %.0f/s per core", verifyRate))
+        table.add("Ed25519 verify/s, one core", String(format: "%.0f", verifyRate))
 
-        let daemon = try broker == nil ? BrokerProcess(verifierThreads: verifierThreads) : nil
-        defer { daemon?.stop() }
-        let address = try broker ?? daemon!.waitForAddress()
+        let daemon = try BrokerProcess(verifierThreads: verifierThreads)
+        defer { daemon.stop() }
+        let address = try daemon.waitForAddress()
+        let fsyncRate = try measureFsyncRate(in: daemon.directory, seconds: 1)
+        table.add("fsync/s (4 KiB write + fdatasync) on the store's disk", String(format: "%.0f", fsyncRate))
 
-        let publisherIdentity = SigningKeyPair(), subscriberIdentity = SigningKeyPair()
         var options = PolderClient.Options()
         options.verifyDeliveries = false  // measure the broker, not this process's checks
-        let publisher = try await PolderClient.connect(to: address, identity: publisherIdentity, options: options)
-        let subscriber = try await PolderClient.connect(to: address, identity: subscriberIdentity, options: options)
-        let (descriptor, keys) = try NewTopic.make(name: "bench", owner: publisherIdentity, openPublishing: false, publishers: [],
-                                                    readers: [subscriberIdentity.publicKey])
-        try await publisher.putTopic(descriptor)
-        let access = TopicAccess(descriptor: descriptor.descriptor, identity: publisherIdentity, keys: keys)
-        let stream = try await subscriber.subscribe(descriptor.descriptor.topic)
-        var iterator = stream.makeAsyncIterator()
-        let plaintext = [UInt8](repeating: 0x61, count: payload)
+        let load = try await Load(address: address, payload: payload, options: options)
 
-        // Latency: one event at a time, publish call to delivery.
-        var latencies: [Double] = []
-        var sequence: UInt64 = 0
-        for _ in 0..<latencyEvents {
-            sequence += 1
-            let event = try access.makeEvent(plaintext, sequence: sequence, dependencies: [], time: 0)
-            let start = Environment.monotonicNanoseconds()
-            async let acknowledged: [EventID] = publisher.publish([event])
-            guard case .event(let delivered, _)? = await iterator.next(), delivered.id == event.id else { throw ValidationError("delivery lost") }
-            latencies.append(Double(Environment.monotonicNanoseconds() - start) / 1000)
-            _ = try await acknowledged
-        }
-        latencies.sort()
-        func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        Console.standardOutput("  latency: \(latencyEvents) events, one in flight...")
+        let latencies = try await load.latencies(count: latencyEvents)
+        table.add("latency p50 / p90 / p99 / max (µs), one in flight, publish → delivery",
+                  String(format: "%.0f / %.0f / %.0f / %.0f", latencies.percentile(0.5), latencies.percentile(0.9),
+                         latencies.percentile(0.99), latencies.last ?? 0))
 
-        // Throughput: pipelined batches; the clock stops at the last delivery.
-        Console.standardOutput("  signing \(events) events...")
-        var batch: [SignedEvent] = []
-        var batches: [[SignedEvent]] = []
-        for _ in 0..<events {
-            sequence += 1
-            batch.append(try access.makeEvent(plaintext, sequence: sequence, dependencies: [], time: 0))
-            if batch.count == window { batches.append(batch); batch = [] }
-        }
-        if !batch.isEmpty { batches.append(batch) }
-        let start = Environment.monotonicNanoseconds()
-        let consumer = Task {
-            var count = 0
-            while count < events, await iterator.next() != nil { count += 1 }
-            return (count, Environment.monotonicNanoseconds())
-        }
-        for batch in batches { try await publisher.publish(batch) }
-        let (delivered, end) = await consumer.value
-        let seconds = Double(end - start) / 1e9
-        let rate = Double(delivered) / seconds
+        Console.standardOutput("  throughput: \(events) events, window \(window)...")
+        let rate = try await load.throughput(count: events, window: window)
+        table.add("events/s delivered, 1 → 1, window \(window)", String(format: "%.0f", rate))
+        table.add("broker events/s ÷ one core's verify rate", String(format: "%.2f", rate / verifyRate))
 
-        Console.standardOutput("")
-        Console.standardOutput("| figure | value |")
-        Console.standardOutput("|---|---|")
-        Console.standardOutput(String(format: "| events/s, 1 → 1, %d B, window %d | %.0f |", payload, window, rate))
-        Console.standardOutput(String(format: "| latency p50 / p90 / p99 / max (µs), one in flight | %.0f / %.0f / %.0f / %.0f |",
-                                      percentile(0.5), percentile(0.9), percentile(0.99), latencies.last ?? 0))
-        Console.standardOutput(String(format: "| Ed25519 verify/s, one core | %.0f |", verifyRate))
-        Console.standardOutput(String(format: "| broker events/s ÷ one core's verify rate | %.2f |", rate / verifyRate))
-        if delivered < events { throw ValidationError("only \(delivered) of \(events) events were delivered") }
-        publisher.close()
-        subscriber.close()
+        Console.standardOutput("  durable publishing: acknowledged after fsync...")
+        let single = try await load.acknowledgedRate(count: 2_000, window: 1)
+        let grouped = try await load.acknowledgedRate(count: events, window: window)
+        table.add("acknowledged durable publishes/s, one in flight", String(format: "%.0f", single))
+        table.add("acknowledged durable publishes/s, window \(window) (group commit)", String(format: "%.0f", grouped))
+        table.add("group commit ÷ single fsync rate", String(format: "%.1f", grouped / fsyncRate))
+
+        if queuedEvents > 0 {
+            Console.standardOutput("  offline queue: \(queuedEvents) events for a durable subscriber that is away...")
+            let before = daemon.residentBytes
+            let replay = try await load.offlineQueue(count: queuedEvents, window: window) { daemon.residentBytes }
+            table.add("broker RSS idle / with \(queuedEvents) queued events (MiB)",
+                      String(format: "%.1f / %.1f", Double(before) / 1_048_576, Double(replay.residentBytes) / 1_048_576))
+            table.add("replay to a reconnecting durable subscriber, events/s", String(format: "%.0f", replay.rate))
+        }
+        load.close()
+
+        if startupEvents > 0 {
+            Console.standardOutput("  start-up: filling a store with \(startupEvents) events...")
+            let startup = try StartupRun(events: startupEvents, payload: payload, verifierThreads: verifierThreads)
+            let (empty, full) = try startup.measure()
+            table.add("start-up to listening, empty store (ms)", String(format: "%.0f", empty * 1000))
+            table.add("start-up to listening, \(startupEvents) stored events (ms)", String(format: "%.0f", full * 1000))
+        }
+        table.print()
     }
 
     /// Ed25519 verifications per second on one thread.
@@ -115,45 +101,45 @@ struct Bench: AsyncParsableCommand {
         }
         return Double(count) / (Double(Environment.monotonicNanoseconds() - start) / 1e9)
     }
+
+    /// Single durable writes per second: 4 KiB written and fdatasync'ed, over and over.
+    func measureFsyncRate(in directory: URL, seconds: Double) throws -> Double {
+        let path = directory.appendingPathComponent("fsync-probe").path
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard descriptor >= 0 else { throw ValidationError("cannot create \(path)") }
+        defer { close(descriptor); unlink(path) }
+        let block = [UInt8](repeating: 7, count: 4096)
+        let start = Environment.monotonicNanoseconds()
+        var count = 0
+        while Double(Environment.monotonicNanoseconds() - start) < seconds * 1e9 {
+            _ = block.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, 4096, off_t(count % 256) * 4096) }
+            fdatasync(descriptor)
+            count += 1
+        }
+        return Double(count) / (Double(Environment.monotonicNanoseconds() - start) / 1e9)
+    }
 }
 
-/// A `polderd` started from beside this binary on a free loopback port.
-final class BrokerProcess {
-    let process = Process()
-    let log: URL
-    let directory: URL
+/// The figures, printed as one markdown table at the end.
+struct Table {
+    private var rows: [(String, String)] = []
 
-    init(verifierThreads: Int) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("polder-bench-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        log = directory.appendingPathComponent("polderd.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("polderd")
-        process.executableURL = binary
-        process.arguments = ["--listen", "127.0.0.1:0", "--data-dir", directory.appendingPathComponent("data").path,
-                             "--verifier-threads", String(verifierThreads), "--log-level", "notice"]
-        process.standardError = try FileHandle(forWritingTo: log)
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+    mutating func add(_ figure: String, _ value: String) {
+        rows.append((figure, value))
+        Console.standardOutput("    \(figure): \(value)")
     }
 
-    func waitForAddress() throws -> String {
-        for _ in 0..<500 {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.contains("listening on ") }) {
-                return String(line.split(separator: " ").last!)
-            }
-            guard process.isRunning else { throw ValidationError("polderd exited: \(text)") }
-            usleep(10_000)
-        }
-        throw ValidationError("polderd did not start listening within 5 s")
+    func print() {
+        Console.standardOutput("")
+        Console.standardOutput("| figure | value |")
+        Console.standardOutput("|---|---|")
+        for (figure, value) in rows { Console.standardOutput("| \(figure) | \(value) |") }
     }
+}
 
-    func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        try? FileManager.default.removeItem(at: directory)
+extension [Double] {
+    /// The value below which `fraction` of the (sorted) values fall.
+    func percentile(_ fraction: Double) -> Double {
+        isEmpty ? 0 : self[Swift.min(count - 1, Int(Double(count) * fraction))]
     }
 }
