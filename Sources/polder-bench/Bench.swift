@@ -70,10 +70,13 @@ struct Bench: AsyncParsableCommand {
 
         if queuedEvents > 0 {
             Console.standardOutput("  offline queue: \(queuedEvents) events for a durable subscriber that is away...")
-            let before = daemon.residentBytes
-            let replay = try await load.offlineQueue(count: queuedEvents, window: window) { daemon.residentBytes }
-            table.add("broker RSS idle / with \(queuedEvents) queued events (MiB)",
-                      String(format: "%.1f / %.1f", Double(before) / 1_048_576, Double(replay.residentBytes) / 1_048_576))
+            let before = daemon.resident
+            let replay = try await load.offlineQueue(count: queuedEvents, window: window) { daemon.resident }
+            func mebibytes(_ bytes: Int) -> String { String(format: "%.1f", Double(bytes) / 1_048_576) }
+            table.add("broker RSS before / with \(queuedEvents) queued events (MiB)",
+                      "\(mebibytes(before.total)) / \(mebibytes(replay.resident.total))")
+            table.add("of which anonymous (heap), before / with the queue (MiB); the rest is the store's mapped file",
+                      "\(mebibytes(before.anonymous)) / \(mebibytes(replay.resident.anonymous))")
             table.add("replay to a reconnecting durable subscriber, events/s", String(format: "%.0f", replay.rate))
         }
         load.close()

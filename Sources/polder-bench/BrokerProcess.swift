@@ -41,12 +41,16 @@ final class BrokerProcess {
     /// The broker's data directory; its store is in `store/` inside.
     var dataDirectory: URL { directory.appendingPathComponent("data") }
 
-    /// Resident memory of the broker process, in bytes.
-    var residentBytes: Int {
+    /// Resident memory of the broker process in bytes: all of it, and the anonymous part (heap and
+    /// stacks, without the store's memory-mapped file pages, which the kernel can drop).
+    var resident: (total: Int, anonymous: Int) {
         let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-        return kilobytes * 1024
+        func field(_ name: String) -> Int {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
+                  let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+            return kilobytes * 1024
+        }
+        return (field("VmRSS"), field("RssAnon"))
     }
 
     /// Stops the broker (SIGTERM) and, unless `keepingData`, removes its directory.

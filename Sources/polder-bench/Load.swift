@@ -98,12 +98,12 @@ final class Load {
 
     /// Queues `count` events for a durable subscriber that is away, samples the broker's memory,
     /// then measures the replay when it comes back.
-    func offlineQueue(count: Int, window: Int, residentBytes: () -> Int) async throws -> (rate: Double, residentBytes: Int) {
+    func offlineQueue(count: Int, window: Int, resident: () -> (total: Int, anonymous: Int)) async throws -> (rate: Double, resident: (total: Int, anonymous: Int)) {
         let away = try await PolderClient.connect(to: address, identity: subscriberIdentity, options: options)
         _ = try await away.subscribe(topic, durableName: "bench")
         await away.shutdown()
         try await publish(try makeEvents(count), window: window)
-        let resident = residentBytes()
+        let queued = resident()
 
         let back = try await PolderClient.connect(to: address, identity: subscriberIdentity, options: options)
         defer { back.close() }
@@ -117,6 +117,6 @@ final class Load {
             if received == count { break }
         }
         guard received == count else { throw ValidationError("only \(received) of \(count) queued events were replayed") }
-        return (Double(count) / (Double(Environment.monotonicNanoseconds() - start) / 1e9), resident)
+        return (Double(count) / (Double(Environment.monotonicNanoseconds() - start) / 1e9), queued)
     }
 }

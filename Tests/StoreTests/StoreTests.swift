@@ -177,6 +177,22 @@ struct Publisher {
         #expect((bytes.logs[publisher.topic]?.bytes ?? .max) <= 3000)
     }
 
+    @Test func prunesByAge() throws {
+        let fixture = try StoreFixture()
+        let publisher = Publisher()
+        fixture.commit([.putDescriptor(publisher.descriptor(retention: Retention(maximumAgeSeconds: 1)), ticket: fixture.ticket())])
+        fixture.append([publisher.event(1), publisher.event(2)])
+        #expect(fixture.commit([.prune]).pruned.isEmpty)
+        usleep(1_100_000)
+        let outcome = fixture.commit([.append(publisher.event(3), ticket: fixture.ticket())])
+        #expect(outcome.pruned[.retentionAge] == 2)
+        try fixture.reopen()
+        let log = try #require(fixture.contents.logs[publisher.topic])
+        #expect(log.first == 3 && log.next == 4)
+        #expect(log.droppedCounts(from: 1).first?.0 == .retentionAge)
+        #expect(log.droppedCounts(from: 1).first?.1 == 2)
+    }
+
     @Test func findsPositionsByArrivalTime() throws {
         let fixture = try StoreFixture()
         let publisher = Publisher()
