@@ -230,6 +230,19 @@ struct Publisher {
         #expect(stored.first?.position == 1)
     }
 
+    @Test func aDamagedStoreIsRefusedWithAClearError() throws {
+        let directory = try StoreFixture().directory + "-damaged"
+        try FileSystem.createDirectory(directory)
+        defer { FileSystem.removeTree(directory) }
+        try FileSystem.writeAtomically([UInt8](repeating: 0xAB, count: 64 << 10), to: FileSystem.join(directory, "data.mdb"))
+        #expect {
+            _ = try BrokerStore.open(directory: directory) { _ in }
+        } throws: { error in
+            guard let error = error as? StoreError else { return false }
+            return error.kind == .corrupt && error.message.contains(directory)
+        }
+    }
+
     @Test func aSecondBrokerCannotOpenTheSameStore() throws {
         let fixture = try StoreFixture()
         #expect {

@@ -55,6 +55,27 @@ import Testing
         #expect(try EdgeMessage.decode(EdgeMessage.ok(request: 9).encoded()) == .ok(request: 9))
     }
 
+    @Test func storeAndForwardMessagesRejectBadFields() throws {
+        let topic = SigningKeyPair().publicKey
+        func expectRefused(_ bytes: [UInt8], _ kind: WireError.Kind) {
+            #expect { try EdgeMessage.decode(bytes) } throws: { ($0 as? WireError)?.kind == kind }
+        }
+        var subscribe = EdgeMessage.subscribe(request: 1, topic: topic, start: .live, durableName: "").encoded()
+        subscribe[37] = 9  // start kind
+        expectRefused(subscribe, .invalidValue)
+        let longName = EdgeMessage.subscribe(request: 1, topic: topic, start: .live, durableName: String(repeating: "n", count: 65)).encoded()
+        expectRefused(longName, .limitExceeded)
+        let truncatedStart = Array(EdgeMessage.subscribe(request: 1, topic: topic, start: .position(5), durableName: "").encoded().prefix(42))
+        expectRefused(truncatedStart, .truncated)
+        var subscribed = EdgeMessage.subscribed(request: 1, resumed: true, position: 1).encoded()
+        subscribed[5] = 2  // resumed flag
+        expectRefused(subscribed, .invalidValue)
+        var dropped = EdgeMessage.dropped(topic: topic, reason: .expired, count: 1).encoded()
+        dropped[33] = 0  // reason
+        expectRefused(dropped, .invalidValue)
+        expectRefused(EdgeMessage.ack(topic: topic, position: 1).encoded() + [0], .trailingBytes)
+    }
+
     @Test func randomBytesNeverCrashTheDecoders() {
         for length in [0, 1, 5, 40, 200, 1000] {
             for _ in 0..<200 {
