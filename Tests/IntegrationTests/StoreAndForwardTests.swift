@@ -72,10 +72,12 @@ import Wire
         _ = try await durableRead(topic, as: bob, on: broker, seconds: 0.5)
         var acknowledged: [String] = []
         // Kill the broker at several points while Alice streams events into it.
-        for (round, killAfter) in [0.3, 0.8, 1.5].enumerated() {
+        for (round, killAfter) in [0.05, 0.5, 1.2].enumerated() {
             let lines = (1...20_000).map { "round \(round) event \($0)" }
             let publisher = try polderInBackground(["pub", topic, "--stdin"], home: alice.home, broker: broker,
                                                    stdin: lines.joined(separator: "\n") + "\n")
+            // Kill points are counted from the first acknowledgement, so a slow start cannot skip them.
+            for _ in 0..<1000 where publisher.stdout.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
             try await Task.sleep(for: .milliseconds(Int(killAfter * 1000)))
             broker.child.kill()
             let status = try await publisher.wait(seconds: 20)
