@@ -43,6 +43,7 @@ public final class BrokerStore: @unchecked Sendable {
         var encoded: [UInt8] { topic.bytes + publisher.bytes }
     }
 
+
     static let schemaVersion: UInt32 = 1
 
     let environment: LMDBEnvironment
@@ -88,8 +89,7 @@ public final class BrokerStore: @unchecked Sendable {
         environment.close()
     }
 
-    /// Bytes the store's file occupies, and the current map size.
-    public var fileSize: Int { environment.fileSize }
+    /// Bytes currently mapped (the map grows on demand).
     public var mapSize: Int { environment.mapSize }
 
     // MARK: Reads (any thread)
@@ -175,10 +175,7 @@ public final class BrokerStore: @unchecked Sendable {
                     var keyReader = ByteReader(Array(key))
                     let publisher = PublisherKey(topic: try keyReader.signingKey("topic"), publisher: try keyReader.signingKey("publisher"))
                     try keyReader.expectEnd("publisher head key")
-                    var reader = ByteReader(Array(value))
-                    let head = PublisherHead(sequence: try reader.u64("sequence"), eventID: try EventID(try reader.raw(32, "event ID")))
-                    try reader.expectEnd("publisher head")
-                    return (publisher, head)
+                    return (publisher, try PublisherHead.decodeStored(Array(value)))
                 }
                 contents.heads[head.0] = head.1
                 return true
@@ -196,5 +193,21 @@ public final class BrokerStore: @unchecked Sendable {
 
     private static func decode<T>(_ what: String, _ body: () throws(WireError) -> T) throws(StoreError) -> T {
         do { return try body() } catch { throw StoreError(.corrupt, "the store holds \(what) that does not decode: \(error.message)") }
+    }
+}
+
+extension PublisherHead {
+    /// The `heads` value (protocol/README.md, "Broker store"): sequence ‖ event ID.
+    var storedValue: [UInt8] {
+        var writer = ByteWriter(capacity: 40)
+        writer.u64(sequence); writer.raw(eventID.bytes)
+        return writer.bytes
+    }
+
+    static func decodeStored(_ bytes: [UInt8]) throws(WireError) -> PublisherHead {
+        var reader = ByteReader(bytes)
+        let head = PublisherHead(sequence: try reader.u64("sequence"), eventID: try EventID(try reader.raw(32, "event ID")))
+        try reader.expectEnd("publisher head")
+        return head
     }
 }

@@ -155,11 +155,6 @@ public final class LMDBEnvironment: @unchecked Sendable {
         return true
     }
 
-    /// Bytes the data file occupies on disk.
-    public var fileSize: Int {
-        var info = stat()
-        return stat(FileSystem.join(directory, "data.mdb"), &info) == 0 ? Int(info.st_size) : 0
-    }
 }
 
 /// One LMDB transaction; valid only inside the `read` or `write` closure that received it.

@@ -20,7 +20,8 @@ public enum StoreOperation: Sendable {
         }
     }
 
-    var isWrite: Bool {
+    /// Whether the operation adds data (refused when the store is full; cursors and pruning are not).
+    var addsData: Bool {
         switch self {
         case .append, .putDescriptor: true
         case .putSession, .deleteSession, .prune: false

@@ -92,8 +92,8 @@ final class StoreWriter: @unchecked Sendable {
                 if (error.kind == .mapFull || error.kind == .diskFull) && outcome.storageFull == nil {
                     // Refuse new data; still commit cursors and pruning, which may free space.
                     outcome.storageFull = error
-                    for operation in attempt where operation.isWrite { outcome.results.append((operation.ticket!, .failed(error))) }
-                    attempt.removeAll { $0.isWrite }
+                    for operation in attempt where operation.addsData { outcome.results.append((operation.ticket!, .failed(error))) }
+                    attempt.removeAll { $0.addsData }
                     continue
                 }
                 for operation in attempt { if let ticket = operation.ticket { outcome.results.append((ticket, .failed(error))) } }
@@ -129,9 +129,7 @@ final class StoreWriter: @unchecked Sendable {
                 state.logs[event.topic] = log
                 let head = PublisherHead(sequence: event.sequence, eventID: signed.id)
                 state.heads[publisher] = head
-                var value = ByteWriter(capacity: 40)
-                value.u64(head.sequence); value.raw(head.eventID.bytes)
-                try transaction.put(tables.heads, publisher.encoded, value.bytes)
+                try transaction.put(tables.heads, publisher.encoded, head.storedValue)
                 changed.insert(event.topic)
                 outcome.results.append((ticket, .appended(position: position, arrival: arrival)))
             case let .putDescriptor(descriptor, ticket):
@@ -172,11 +170,19 @@ final class StoreWriter: @unchecked Sendable {
         let limits = (state.descriptors[topic]?.descriptor.retention ?? Retention()).effective(under: options.retention)
         var removed = false
         while log.count > 0, budget > 0 {
+            // Only the header and the size are needed: read them in place, without copying the event.
             let key = StoredEvent.key(topic: topic, position: log.first)
-            guard let value = try transaction.get(tables.events, key) else {
+            var front: (arrival: UInt64, expiry: UInt64, size: Int)?
+            try transaction.scan(tables.events, from: key) { foundKey, value throws(StoreError) in
+                if foundKey.elementsEqual(key) {
+                    let header = try StoredEvent.header(value)
+                    front = (header.arrival, header.expiry, value.count)
+                }
+                return false
+            }
+            guard let (arrival, expiry, size) = front else {
                 throw StoreError(.corrupt, "position \(log.first) of topic \(topic.text) is missing from the store")
             }
-            let (arrival, expiry) = try StoredEvent.header(value)
             let reason: DropReason
             if limits.maximumEvents > 0 && log.count > limits.maximumEvents {
                 reason = .retentionCount
@@ -190,7 +196,7 @@ final class StoreWriter: @unchecked Sendable {
                 break
             }
             try transaction.delete(tables.events, key)
-            log.pruneFront(bytesRemoved: UInt64(value.count - 16), reason: reason)
+            log.pruneFront(bytesRemoved: UInt64(size - 16), reason: reason)
             outcome.pruned[reason, default: 0] += 1
             budget -= 1
             removed = true

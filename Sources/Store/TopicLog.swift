@@ -27,9 +27,6 @@ public struct TopicLog: Sendable, Equatable {
     /// Events held.
     public var count: UInt64 { next - first }
 
-    /// The position of the newest event, or 0 when none was ever stored.
-    public var last: UInt64 { next - 1 }
-
     /// Records that the oldest held event was removed for `reason`.
     mutating func pruneFront(bytesRemoved removed: UInt64, reason: DropReason) {
         if let lastRange = pruned.last, lastRange.reason == reason, lastRange.through == first - 1 {
