@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "polderd", targets: ["polderd"]),
         .executable(name: "polder", targets: ["polder"]),
         .executable(name: "polder-bench", targets: ["polder-bench"]),
+        .executable(name: "polder-sim", targets: ["polder-sim"]),
         .library(name: "PolderClient", targets: ["PolderClient"]),
     ],
     dependencies: [
@@ -28,6 +29,9 @@ let package = Package(
 
         // Protocol: pure, no I/O, deterministic.
         .target(name: "Wire", dependencies: ["Sodium"]),
+
+        // Overlay state machines: pure, deterministic (clock and randomness injected).
+        .target(name: "Overlay", dependencies: ["Wire"]),
 
         // Durable state on LMDB.
         .target(name: "Store", dependencies: ["CLMDB", "Platform", "Wire", "Sodium"]),
@@ -49,6 +53,10 @@ let package = Package(
             "PolderClient", "Platform",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "polder-sim", dependencies: [
+            "Overlay", "Wire", "Sodium", "Platform",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "polder-bench", dependencies: [
             "PolderClient", "Store", "Wire", "Platform", "Sodium",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -61,6 +69,7 @@ let package = Package(
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Platform"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Sodium"]),
+        .testTarget(name: "OverlayTests", dependencies: ["Overlay", "Wire", "Sodium"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Wire", "Sodium", "Platform"]),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "PolderClient", "Wire", "TestSupport"]),
         .testTarget(name: "PolderClientTests", dependencies: ["PolderClient", "Wire", "Sodium", "Platform"]),

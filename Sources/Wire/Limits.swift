@@ -21,6 +21,18 @@ public enum Limits {
     public static let maximumSessionNameLength = 64
     /// Longest error text, in UTF-8 bytes.
     public static let maximumErrorTextLength = 1024
+    /// Longest `host:port` in a broker profile, in UTF-8 bytes.
+    public static let maximumAddressLength = 255
+    /// Largest topic filter in a broker profile: 2^15 bits (4 KiB), 16 bits per topic for 2,048 topics.
+    public static let maximumProfileFilterLog2 = 15
+    /// Largest encoded signed broker profile.
+    public static let maximumProfileLength = 4608
+    /// Most view entries in one overlay exchange (12 largest profiles fit one frame).
+    public static let maximumViewEntries = 12
+    /// Most event IDs in one request or answer.
+    public static let maximumRequestedIDs = 512
+    /// Most publisher heads in one sync request.
+    public static let maximumSyncHeads = 1024
 }
 
 enum ChaChaPolyTagLength {

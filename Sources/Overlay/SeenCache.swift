@@ -1,0 +1,30 @@
+/// A bounded set that forgets its oldest members first: which events were already seen, so that
+/// each is forwarded once.
+public struct SeenCache<Element: Hashable & Sendable>: Sendable {
+    public let capacity: Int
+    private var members: Set<Element> = []
+    private var order: [Element?]
+    private var next = 0
+
+    public init(capacity: Int) {
+        precondition(capacity > 0)
+        self.capacity = capacity
+        order = []
+    }
+
+    public func contains(_ element: Element) -> Bool { members.contains(element) }
+
+    /// Adds `element`; false if it was already there.
+    @discardableResult
+    public mutating func insert(_ element: Element) -> Bool {
+        guard members.insert(element).inserted else { return false }
+        if order.count < capacity {
+            order.append(element)
+        } else {
+            if let evicted = order[next] { members.remove(evicted) }
+            order[next] = element
+            next = (next + 1) % capacity
+        }
+        return true
+    }
+}
