@@ -58,7 +58,7 @@ public struct OverlayNode: Sendable {
     // MARK: Inputs
 
     /// A new profile of ours, for a changed set of topics.
-    public mutating func update(profile: SignedBrokerProfile, topics: some Sequence<TopicID>) -> [Action] {
+    public mutating func update(profile: SignedBrokerProfile, topics: some Sequence<TopicID>, now: UInt64) -> [Action] {
         precondition(profile.broker == me)
         self.profile = profile
         let before = Set(interest.topics)
@@ -67,7 +67,7 @@ public struct OverlayNode: Sendable {
         var actions: [Action] = []
         for topic in interest.topics where !before.contains(topic) {
             // Joining a topic: find its ring among the peers we know, and sync from them.
-            for peer in considerRing(topic) { actions.append(.send(syncRequest(topic), to: peer)) }
+            actions += joined(considerRing(topic), topic: topic, now: now)
         }
         updatePriorities()
         return actions
@@ -79,15 +79,13 @@ public struct OverlayNode: Sendable {
     }
 
     /// A peer we learned of outside the overlay's exchanges: bootstrap, remembered, or a new link.
-    public mutating func met(_ peer: SignedBrokerProfile) -> [Action] {
+    public mutating func met(_ peer: SignedBrokerProfile, now: UInt64) -> [Action] {
         guard peer.broker != me else { return [] }
         sampling.add(peer)
         clustering.merge([ViewEntry(profile: peer)], pool: [], interest: interest)
         var actions: [Action] = []
         for topic in interest.topics where TopicInterest.serves(peer, interest.keys[topic]!) {
-            for added in rings.consider([ViewEntry(profile: peer)], for: topic, key: interest.keys[topic]!) {
-                actions.append(.send(syncRequest(topic), to: added))
-            }
+            actions += joined(rings.consider([ViewEntry(profile: peer)], for: topic, key: interest.keys[topic]!), topic: topic, now: now)
         }
         updatePriorities()
         return actions
@@ -119,7 +117,7 @@ public struct OverlayNode: Sendable {
         let topics = interest.topics.sorted { $0 < $1 }
         if !topics.isEmpty {
             let topic = topics[Int(period % UInt64(topics.count))]
-            for peer in considerRing(topic) { actions.append(.send(syncRequest(topic), to: peer)) }
+            actions += joined(considerRing(topic), topic: topic, now: now)
             let key = interest.keys[topic]!
             let partners = rings.ring(topic)?.members.map(\.broker) ?? []
             let fallback = (clustering.view + sampling.view).filter { TopicInterest.serves($0.profile, key) }.map(\.broker)
@@ -153,37 +151,43 @@ public struct OverlayNode: Sendable {
         switch message {
         case .hello(let profile):
             guard profile.broker == peer else { return [] }
-            return met(profile)
+            return met(profile, now: now)
         case .shuffle(let entries):
             let reply = sampling.answerShuffle(from: peer, entries: entries, random: &random)
-            return [.send(.shuffleReply(reply), to: peer)] + learned(entries)
+            return [.send(.shuffleReply(reply), to: peer)] + learned(entries, now: now)
         case .shuffleReply(let entries):
             let actions = answered(peer, now: now)
             sampling.finishShuffle(from: peer, entries: entries)
-            return actions + learned(entries)
+            return actions + learned(entries, now: now)
         case .cluster(let entries):
             let reply = clustering.answer(from: peer, entries: entries, pool: sampling.view, interest: interest)
-            return [.send(.clusterReply(reply), to: peer)] + learned(entries)
+            return [.send(.clusterReply(reply), to: peer)] + learned(entries, now: now)
         case .clusterReply(let entries):
             let actions = answered(peer, now: now)
             clustering.merge(entries, pool: sampling.view, interest: interest)
-            return actions + learned(entries)
+            return actions + learned(entries, now: now)
         case let .ring(topic, entries):
             var actions: [Action] = []
             if let key = interest.keys[topic] {
-                for added in rings.consider(entries, for: topic, key: key) { actions.append(.send(syncRequest(topic), to: added)) }
+                actions += joined(rings.consider(entries, for: topic, key: key), topic: topic, now: now)
             }
+            // A broker serving the topic answers with itself first; one that does not, without.
             let key = BloomFilter.Key(topic.bytes)
-            let reply = rings.nearest(parameters.ringGossipLength, to: RingPosition(topic: topic, broker: peer), on: topic,
-                                      from: candidates() + [ViewEntry(profile: profile)], key: key, excluding: peer)
+            let serving = interest.contains(topic)
+            var reply = serving ? [ViewEntry(profile: profile)] : []
+            reply += rings.nearest(parameters.ringGossipLength - reply.count, to: RingPosition(topic: topic, broker: peer), on: topic,
+                                   from: candidates(), key: key, excluding: peer)
             updatePriorities()
             return actions + [.send(.ringReply(topic: topic, entries: reply), to: peer)]
         case let .ringReply(topic, entries):
-            let actions = answered(peer, now: now)
+            var actions = answered(peer, now: now)
             guard let key = interest.keys[topic] else { return actions }
-            let added = rings.consider(entries, for: topic, key: key)
+            if entries.first?.broker != peer, let entry = neighbours[peer].map({ ViewEntry(profile: $0) }) {
+                rings.doesNotServe(entry, topic)
+            }
+            actions += joined(rings.consider(entries, for: topic, key: key), topic: topic, now: now)
             updatePriorities()
-            return actions + added.map { .send(syncRequest(topic), to: $0) }
+            return actions
         case .event(let event):
             guard interest.contains(event.event.topic) else { return [] }
             let arrival = causal.receive(event, from: peer, now: now, repairDelay: repairDelay, archive: archive)
@@ -259,7 +263,7 @@ public struct OverlayNode: Sendable {
     private mutating func answered(_ peer: PeerID, now: UInt64) -> [Action] {
         if let since = awaiting.removeValue(forKey: peer) { latency.record(roundTripMilliseconds: now - since) }
         guard let profile = dormant.removeValue(forKey: peer) else { return [] }
-        return met(profile)
+        return met(profile, now: now)
     }
 
     private mutating func forget(_ peer: PeerID) {
@@ -275,12 +279,26 @@ public struct OverlayNode: Sendable {
     }
 
     /// Entries heard of in an exchange may be ring neighbours.
-    private mutating func learned(_ entries: [ViewEntry]) -> [Action] {
+    private mutating func learned(_ entries: [ViewEntry], now: UInt64) -> [Action] {
         var actions: [Action] = []
         for (topic, key) in interest.keys {
-            for added in rings.consider(entries, for: topic, key: key) { actions.append(.send(syncRequest(topic), to: added)) }
+            actions += joined(rings.consider(entries, for: topic, key: key), topic: topic, now: now)
         }
         updatePriorities()
+        return actions
+    }
+
+    /// New ring neighbours get a ring exchange (which also confirms they serve the topic) and a
+    /// sync, so that a broker joining a topic or a healed partition catches up at once.
+    private mutating func joined(_ added: [PeerID], topic: TopicID, now: UInt64) -> [Action] {
+        guard let key = interest.keys[topic] else { return [] }
+        var actions: [Action] = []
+        for peer in added {
+            let offered = rings.nearest(parameters.ringGossipLength - 1, to: RingPosition(topic: topic, broker: peer), on: topic,
+                                        from: candidates(), key: key, excluding: peer)
+            actions.append(request(.ring(topic: topic, entries: [ViewEntry(profile: profile)] + offered), to: peer, now: now))
+            actions.append(.send(syncRequest(topic), to: peer))
+        }
         return actions
     }
 

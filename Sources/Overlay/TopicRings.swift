@@ -11,6 +11,11 @@ public struct TopicRings: Sendable {
         /// Clockwise of us.
         public var successors: [ViewEntry] = []
 
+        public init(predecessors: [ViewEntry] = [], successors: [ViewEntry] = []) {
+            self.predecessors = predecessors
+            self.successors = successors
+        }
+
         public var members: [ViewEntry] { predecessors + successors.filter { s in !predecessors.contains { $0.broker == s.broker } } }
 
         func contains(_ peer: PeerID) -> Bool {
@@ -22,6 +27,9 @@ public struct TopicRings: Sendable {
     public let side: Int
     public private(set) var rings: [TopicID: Ring] = [:]
     private var positions: [TopicID: RingPosition] = [:]
+    /// Peers whose filter claims a topic they told us they do not serve (a Bloom false positive),
+    /// with the profile that claimed it; a newer profile is believed again.
+    private var notServing: [TopicID: [PeerID: UInt64]] = [:]
 
     public init(me: PeerID, side: Int) {
         self.me = me
@@ -33,6 +41,7 @@ public struct TopicRings: Sendable {
         for topic in rings.keys where !interest.contains(topic) {
             rings[topic] = nil
             positions[topic] = nil
+            notServing[topic] = nil
         }
         for topic in interest.topics where rings[topic] == nil {
             rings[topic] = Ring()
@@ -57,24 +66,30 @@ public struct TopicRings: Sendable {
         }
     }
 
+    /// `peer` said it does not serve `topic` although its profile's filter matches it.
+    public mutating func doesNotServe(_ peer: ViewEntry, _ topic: TopicID) {
+        guard var ring = rings[topic] else { return }
+        notServing[topic, default: [:]][peer.broker] = peer.profile.profile.issued
+        ring.predecessors.removeAll { $0.broker == peer.broker }
+        ring.successors.removeAll { $0.broker == peer.broker }
+        rings[topic] = ring
+    }
+
     /// Takes the nearest of `candidates` that serve `topic`; returns the peers that became
     /// neighbours.
     @discardableResult
     public mutating func consider(_ candidates: [ViewEntry], for topic: TopicID, key: BloomFilter.Key) -> [PeerID] {
         guard let ring = rings[topic], let mine = positions[topic] else { return [] }
-        var byPeer: [PeerID: ViewEntry] = [:]
-        for entry in ring.members { byPeer[entry.broker] = entry }
-        var added = false
-        for entry in candidates where entry.broker != me && TopicInterest.serves(entry.profile, key) {
-            if let held = byPeer[entry.broker] {
-                if entry.profile.profile.issued > held.profile.profile.issued { byPeer[entry.broker] = entry }
-            } else {
-                byPeer[entry.broker] = entry
-                added = true
-            }
+        // Most calls bring nobody new: find that out before placing anyone.
+        let refused = notServing[topic] ?? [:]
+        var fresh: [ViewEntry] = []
+        for entry in candidates where entry.broker != me && !ring.contains(entry.broker)
+            && !fresh.contains(where: { $0.broker == entry.broker }) && TopicInterest.serves(entry.profile, key) {
+            if let issued = refused[entry.broker], issued >= entry.profile.profile.issued { continue }
+            fresh.append(entry)
         }
-        guard added else { return [] }
-        let placed = byPeer.values.map { entry in
+        guard !fresh.isEmpty else { return [] }
+        let placed = (ring.members + fresh).map { entry in
             let position = RingPosition(topic: topic, broker: entry.broker)
             return (entry: entry, clockwise: mine.distance(clockwiseTo: position), counter: position.distance(clockwiseTo: mine))
         }

@@ -45,6 +45,12 @@ public struct SigningPublicKey: Hashable, Sendable, Comparable {
     public static func < (a: SigningPublicKey, b: SigningPublicKey) -> Bool {
         a.bytes.lexicographicallyPrecedes(b.bytes)
     }
+
+    /// Hashes the 32 bytes in one call (the synthesized version feeds them one at a time; keys
+    /// are dictionary keys all over the overlay).
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
 }
 
 /// An Ed25519 key pair; the secret part lives in guarded memory.

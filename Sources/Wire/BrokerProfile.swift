@@ -21,10 +21,10 @@ public struct BrokerProfile: Sendable, Equatable {
         self.topics = topics
     }
 
-    /// The filter a profile carries for `topics`: 16 bits per topic, 7 hash functions, at most
-    /// 2^`Limits.maximumProfileFilterLog2` bits.
+    /// The filter a profile carries for `topics`: 16 bits per topic, 7 hash functions, at least
+    /// 256 and at most 2^`Limits.maximumProfileFilterLog2` bits.
     public static func topicFilter(_ topics: some Collection<BloomFilter.Key>) -> BloomFilter {
-        var filter = BloomFilter(capacity: min(topics.count, (1 << Limits.maximumProfileFilterLog2) / 16))
+        var filter = BloomFilter(capacity: min(max(topics.count, 16), (1 << Limits.maximumProfileFilterLog2) / 16))
         for topic in topics { filter.insert(topic) }
         return filter
     }
@@ -62,10 +62,22 @@ public struct BrokerProfile: Sendable, Equatable {
 }
 
 /// A broker profile with its broker's signature. Decoding does not verify: call `verifySignature()`.
-public struct SignedBrokerProfile: Sendable, Equatable {
+/// A class: views hold and pass profiles around constantly, and copying one reference is cheaper
+/// than copying the arrays inside.
+public final class SignedBrokerProfile: Sendable, Equatable {
     public let profile: BrokerProfile
     public let body: [UInt8]
     public let signature: [UInt8]
+
+    init(profile: BrokerProfile, body: [UInt8], signature: [UInt8]) {
+        self.profile = profile
+        self.body = body
+        self.signature = signature
+    }
+
+    public static func == (a: SignedBrokerProfile, b: SignedBrokerProfile) -> Bool {
+        a === b || (a.body == b.body && a.signature == b.signature)
+    }
 
     public var broker: SigningPublicKey { profile.broker }
 

@@ -21,6 +21,10 @@ public struct EventID: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var description: String { Hex.encode(bytes) }
 
     public static func < (a: EventID, b: EventID) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
 }
 
 /// An event as its publisher signs it (protocol/README.md, "Event").

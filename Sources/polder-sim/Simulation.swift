@@ -9,8 +9,13 @@ final class Simulation {
     private struct Broker {
         var node: OverlayNode
         let archive = SimulatedArchive()
-        let keys: SigningKeyPair
+        let id: PeerID
+        /// The key pair's seed: key pairs live in guarded memory, too scarce for 10,000 at once,
+        /// so the simulator makes one only to sign.
+        let seed: [UInt8]
         let topics: [TopicID]
+
+        func keyPair() -> SigningKeyPair { try! SigningKeyPair(seed: SecureBytes(seed)) }
         var alive = true
         /// Sequence of our last event per topic, and the events delivered since we last published there.
         var published: [TopicID: (sequence: UInt64, last: EventID?)] = [:]
@@ -56,18 +61,19 @@ final class Simulation {
         var parameters = OverlayParameters()
         parameters.fanout = options.fanout
         for number in 0..<options.brokers {
-            let keys = SigningKeyPair()
+            let seed = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let keys = try! SigningKeyPair(seed: SecureBytes(seed))
             let chosen = pickTopics(weights: weights)
             let profile = BrokerProfile(broker: keys.publicKey, issued: 1, address: "sim:\(number)",
                                         topics: BrokerProfile.topicFilter(chosen.map { BloomFilter.Key($0.bytes) })).signed(by: keys)
             let node = OverlayNode(profile: profile, topics: chosen, parameters: parameters, seed: random.next())
-            brokers.append(Broker(node: node, keys: keys, topics: chosen))
+            brokers.append(Broker(node: node, id: keys.publicKey, seed: seed, topics: chosen))
             index[keys.publicKey] = number
             for topic in chosen { servers[topic, default: []].append(number) }
         }
         for topic in topics {
             var placed: [Int: RingPosition] = [:]
-            for server in servers[topic] ?? [] { placed[server] = RingPosition(topic: topic, broker: brokers[server].keys.publicKey) }
+            for server in servers[topic] ?? [] { placed[server] = RingPosition(topic: topic, broker: brokers[server].id) }
             positions[topic] = placed
         }
         // Each broker starts knowing a few others, as a bootstrap list would give it.
@@ -76,7 +82,7 @@ final class Simulation {
                 let other = Int.random(in: 0..<brokers.count, using: &random)
                 guard other != number else { continue }
                 let profile = brokers[other].node.profile
-                perform(brokers[number].node.met(profile), at: number)
+                perform(brokers[number].node.met(profile, now: 0), at: number)
             }
         }
         drain()
@@ -159,9 +165,9 @@ final class Simulation {
         let state = brokers[publisher].published[topic]
         var dependencies = Array((brokers[publisher].seenSincePublishing[topic] ?? []).suffix(3))
         if let last = state?.last { dependencies.append(last) }
-        let event = Event(topic: topic, publisher: brokers[publisher].keys.publicKey, sequence: (state?.sequence ?? 0) + 1,
+        let event = Event(topic: topic, publisher: brokers[publisher].id, sequence: (state?.sequence ?? 0) + 1,
                           dependencies: dependencies, time: UInt64(round) * 1000, epoch: 1, payload: [UInt8](repeating: 7, count: 64))
-            .signed(by: brokers[publisher].keys)
+            .signed(by: brokers[publisher].keyPair())
         brokers[publisher].published[topic] = (event.event.sequence, event.id)
         brokers[publisher].seenSincePublishing[topic] = []
         eventIndex[event.id] = published.count
@@ -192,7 +198,7 @@ final class Simulation {
                 brokers[number].deliveredRound[eventNumber] = round
                 brokers[number].deliveryOrder.append(eventNumber)
                 if brokers[number].hops[eventNumber] == nil { brokers[number].hops[eventNumber] = 0 }
-                if event.event.publisher != brokers[number].keys.publicKey {
+                if event.event.publisher != brokers[number].id {
                     brokers[number].seenSincePublishing[event.event.topic, default: []].append(event.id)
                 }
             case .notice(let notice):
@@ -222,7 +228,7 @@ final class Simulation {
                     statistics.duplicateReceipts += 1
                 }
             }
-            let actions = brokers[item.to].node.receive(item.message, from: brokers[item.from].keys.publicKey, now: now,
+            let actions = brokers[item.to].node.receive(item.message, from: brokers[item.from].id, now: now,
                                                         archive: brokers[item.to].archive)
             perform(actions, at: item.to)
         }
@@ -302,3 +308,4 @@ func percent(_ value: Double) -> String {
     let scaled = (value * 10_000).rounded() / 100
     return "\(scaled) %"
 }
+

@@ -1,0 +1,117 @@
+import Overlay
+import Testing
+import Wire
+
+@Suite struct CausalDeliveryTests {
+    let archive = MemoryArchive()
+
+    private func released(_ arrival: CausalDelivery.Arrival) -> [SignedEvent] {
+        guard case .accepted(let released) = arrival else { return [] }
+        return released.map(\.event)
+    }
+
+    @Test func holdsAnEventUntilItsDependencyAndPreviousSequenceArrive() {
+        let topic = newTopic()
+        var alice = TestPublisher(topic: topic)
+        var bob = TestPublisher(topic: topic)
+        let a1 = alice.next()
+        let b1 = bob.next(dependencies: [a1.id])
+        let b2 = bob.next(dependencies: [b1.id])
+        var causal = CausalDelivery()
+        #expect(released(causal.receive(b2, from: nil, now: 0, repairDelay: 10, archive: archive)).isEmpty)
+        #expect(released(causal.receive(b1, from: nil, now: 0, repairDelay: 10, archive: archive)).isEmpty)
+        #expect(causal.heldCount == 2)
+        #expect(released(causal.receive(a1, from: nil, now: 0, repairDelay: 10, archive: archive)) == [a1, b1, b2])
+        #expect(causal.heldCount == 0)
+        #expect(causal.receive(b1, from: nil, now: 0, repairDelay: 10, archive: archive) == .duplicate)
+    }
+
+    @Test func aDependencyAlreadyInTheArchiveCountsAsDelivered() {
+        let topic = newTopic()
+        var alice = TestPublisher(topic: topic)
+        let old = alice.next()
+        archive.events.append(old)
+        var causal = CausalDelivery()
+        causal.setHead(topic: topic, publisher: alice.keys.publicKey, .init(sequence: 1, id: old.id))
+        var bob = TestPublisher(topic: topic)
+        let reply = bob.next(dependencies: [old.id])
+        #expect(released(causal.receive(reply, from: nil, now: 0, repairDelay: 10, archive: archive)) == [reply])
+    }
+
+    @Test func aGapIsRequestedAfterTheDelayFromTheSourceFirstThenWithBackOff() {
+        let topic = newTopic()
+        var alice = TestPublisher(topic: topic)
+        let source = TestBroker().id
+        _ = alice.next()
+        _ = alice.next()
+        let third = alice.next()
+        var causal = CausalDelivery()
+        _ = causal.receive(third, from: source, now: 1000, repairDelay: 50, archive: archive)
+        #expect(causal.dueRepairs(now: 1049, repairDelay: 50, maximumDelay: 10_000).isEmpty, "not before the delay")
+        let first = causal.dueRepairs(now: 1050, repairDelay: 50, maximumDelay: 10_000)
+        #expect(first == [.range(topic: topic, publisher: alice.keys.publicKey, from: 1, to: 2, source: source, attempt: 0)])
+        #expect(causal.dueRepairs(now: 1099, repairDelay: 50, maximumDelay: 10_000).isEmpty, "the second waits twice the delay")
+        #expect(causal.dueRepairs(now: 1150, repairDelay: 50, maximumDelay: 10_000).count == 1)
+    }
+
+    @Test func aRangeAPeerPrunedIsSkippedAndReported() {
+        let topic = newTopic()
+        var alice = TestPublisher(topic: topic)
+        _ = alice.next()
+        _ = alice.next()
+        let third = alice.next()
+        var causal = CausalDelivery()
+        _ = causal.receive(third, from: nil, now: 0, repairDelay: 10, archive: archive)
+        #expect(causal.rangeMissing(topic: topic, publisher: alice.keys.publicKey, from: 1, to: 2, pruned: false).isEmpty,
+                "not received yet is no reason to skip")
+        let after = causal.rangeMissing(topic: topic, publisher: alice.keys.publicKey, from: 1, to: 2, pruned: true)
+        #expect(after.map(\.event) == [third])
+        #expect(causal.takeNotices() == [.skipped(topic: topic, publisher: alice.keys.publicKey, from: 1, to: 2)])
+    }
+
+    @Test func twoEventsSignedWithOneSequenceAreEquivocation() {
+        let topic = newTopic()
+        var alice = TestPublisher(topic: topic)
+        let honest = alice.next(payload: 1)
+        alice.sequence = 0
+        let forged = alice.next(payload: 2)
+        var causal = CausalDelivery()
+        _ = causal.receive(honest, from: nil, now: 0, repairDelay: 10, archive: archive)
+        #expect(causal.receive(forged, from: nil, now: 0, repairDelay: 10, archive: archive) == .equivocation(existing: honest.id))
+        // Also while the first is still held.
+        var later = TestPublisher(topic: topic)
+        _ = later.next()
+        let held = later.next(payload: 1)
+        later.sequence = 1
+        let twin = later.next(payload: 2)
+        _ = causal.receive(held, from: nil, now: 0, repairDelay: 10, archive: archive)
+        #expect(causal.receive(twin, from: nil, now: 0, repairDelay: 10, archive: archive) == .equivocation(existing: held.id))
+    }
+
+    @Test func aDependencyTheSourceLacksIsUnavailableEverywhere() {
+        let topic = newTopic()
+        var alice = TestPublisher(topic: topic)
+        var bob = TestPublisher(topic: topic)
+        let lost = alice.next()
+        let reply = bob.next(dependencies: [lost.id])
+        let source = TestBroker().id
+        let bystander = TestBroker().id
+        var causal = CausalDelivery()
+        _ = causal.receive(reply, from: source, now: 0, repairDelay: 10, archive: archive)
+        #expect(causal.dueRepairs(now: 10, repairDelay: 10, maximumDelay: 100) == [.id(topic: topic, id: lost.id, source: source, attempt: 0)])
+        #expect(causal.idsMissing([lost.id], reportedBy: bystander).isEmpty, "another peer lacking it proves nothing")
+        #expect(causal.idsMissing([lost.id], reportedBy: source).map(\.event) == [reply])
+        #expect(causal.takeNotices() == [.dependencyUnavailable(topic: topic, id: lost.id)])
+    }
+
+    @Test func aFullBufferRefusesRatherThanGrows() {
+        let topic = newTopic()
+        var alice = TestPublisher(topic: topic)
+        _ = alice.next()
+        var causal = CausalDelivery(maximumHeld: 2)
+        _ = causal.receive(alice.next(), from: nil, now: 0, repairDelay: 10, archive: archive)
+        _ = causal.receive(alice.next(), from: nil, now: 0, repairDelay: 10, archive: archive)
+        #expect(causal.receive(alice.next(), from: nil, now: 0, repairDelay: 10, archive: archive) == .overflow)
+        #expect(causal.heldCount == 2)
+    }
+}
