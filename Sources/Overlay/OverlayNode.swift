@@ -35,7 +35,7 @@ public struct OverlayNode: Sendable {
     /// Peers that stopped answering, probed now and then so that a healed partition or a
     /// restarted broker joins again.
     private var dormant: [PeerID: SignedBrokerProfile] = [:]
-    private let maximumDormant = 64
+    private let maximumDormant = 256
     /// How long a peer may leave a request unanswered before it counts as failed (ms).
     public var replyTimeout: UInt64 = 5_000
 
@@ -148,6 +148,8 @@ public struct OverlayNode: Sendable {
 
     /// One message from `peer` (whose link is authenticated).
     public mutating func receive(_ message: PeerMessage, from peer: PeerID, now: UInt64, archive: some EventArchive) -> [Action] {
+        var message = message
+        if !dormant.isEmpty { message = withoutDormant(message, sender: peer) }
         switch message {
         case .hello(let profile):
             guard profile.broker == peer else { return [] }
@@ -247,6 +249,26 @@ public struct OverlayNode: Sendable {
     }
 
     // MARK: Internals
+
+    /// Drops gossiped entries of peers that stopped answering us, unless the entry is newer than
+    /// what we last knew: others may not have noticed yet, and would hand the dead back to us.
+    private func withoutDormant(_ message: PeerMessage, sender: PeerID) -> PeerMessage {
+        func filter(_ entries: [ViewEntry]) -> [ViewEntry] {
+            entries.filter { entry in
+                guard entry.broker != sender, let known = dormant[entry.broker] else { return true }
+                return entry.profile.profile.issued > known.profile.issued
+            }
+        }
+        switch message {
+        case .shuffle(let entries): return .shuffle(filter(entries))
+        case .shuffleReply(let entries): return .shuffleReply(filter(entries))
+        case .cluster(let entries): return .cluster(filter(entries))
+        case .clusterReply(let entries): return .clusterReply(filter(entries))
+        case let .ring(topic, entries): return .ring(topic: topic, entries: filter(entries))
+        case let .ringReply(topic, entries): return .ringReply(topic: topic, entries: filter(entries))
+        default: return message
+        }
+    }
 
     private func candidates() -> [ViewEntry] {
         var entries = clustering.view + sampling.view

@@ -219,8 +219,13 @@ final class Simulation {
         while queueHead < queue.count {
             let item = queue[queueHead]
             queueHead += 1
-            guard brokers[item.to].alive, brokers[item.from].alive,
-                  !partitioned || (item.to < options.brokers / 2) == (item.from < options.brokers / 2) else { continue }
+            guard brokers[item.from].alive else { continue }
+            guard brokers[item.to].alive else {
+                // A broker that is gone refuses the connection, as a real link would report.
+                brokers[item.from].node.unreachable(brokers[item.to].id)
+                continue
+            }
+            guard !partitioned || (item.to < options.brokers / 2) == (item.from < options.brokers / 2) else { continue }
             if case .event(let event) = item.message, let eventNumber = eventIndex[event.id] {
                 if brokers[item.to].hops[eventNumber] == nil {
                     brokers[item.to].hops[eventNumber] = item.hops
