@@ -334,10 +334,13 @@ public struct OverlayNode: Sendable {
         for topic in interest.topics { interest.priorities[topic] = rings.emptySlots(topic) }
     }
 
+    /// Our heads and a filter of what we hold undelivered; at most 1,024 heads and a 4 KiB
+    /// filter, so that the request always fits one frame (a false positive only delays an event
+    /// to the next repair).
     private func syncRequest(_ topic: TopicID) -> PeerMessage {
         let heldIDs = causal.heldIDs(topic: topic)
-        var filter = BloomFilter(capacity: heldIDs.count, bitsPerItem: 10)
-        for id in heldIDs.prefix(Limits.maximumRequestedIDs * 32) { filter.insert(BloomFilter.Key(id.bytes)) }
+        var filter = BloomFilter(capacity: min(heldIDs.count, (1 << Limits.maximumProfileFilterLog2) / 10), bitsPerItem: 10)
+        for id in heldIDs { filter.insert(BloomFilter.Key(id.bytes)) }
         return .sync(topic: topic, heads: Array(causal.heads(topic: topic).prefix(Limits.maximumSyncHeads)), held: filter)
     }
 

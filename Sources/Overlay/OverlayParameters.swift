@@ -13,9 +13,8 @@ public struct OverlayParameters: Sendable {
     public var ringGossipLength = 8
     /// PolderCast fanout F: targets per forward, ring neighbours included.
     public var fanout = 5
-    /// Event IDs remembered as seen, so each event is forwarded once.
-    public var seenCacheSize = 65_536
-    /// Event IDs remembered as delivered without asking the archive.
+    /// The seen-cache: event IDs remembered as delivered without asking the archive. Events are
+    /// forwarded when delivered, and delivered once, so this is also what forwards each once.
     public var recentlyDeliveredSize = 65_536
     /// Events held waiting for their dependencies before the newest are let go (and re-fetched by sync).
     public var maximumHeldEvents = 100_000

@@ -23,7 +23,8 @@ final class ChildProcess: @unchecked Sendable {
     let stdoutURL: URL
     let stderrURL: URL
 
-    init(_ name: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, in directory: URL) throws {
+    init(_ name: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, in directory: URL,
+         binaryDirectory: URL = binaryDirectory) throws {
         let binary = binaryDirectory.appendingPathComponent(name)
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw ProcessError(description: "\(binary.path) is missing: run 'swift build' before the tests")
