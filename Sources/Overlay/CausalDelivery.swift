@@ -148,8 +148,10 @@ public struct CausalDelivery: Sendable {
         return .accepted(released: release([signed.id]))
     }
 
-    /// Requests due at `now`; each is scheduled again with a doubled delay (at most `maximumDelay`).
-    public mutating func dueRepairs(now: UInt64, repairDelay: UInt64, maximumDelay: UInt64) -> [Repair] {
+    /// Requests due at `now`, each scheduled again with a doubled delay (at most `maximumDelay`),
+    /// and the events released by dependencies given up after their last attempt.
+    public mutating func dueRepairs(now: UInt64, repairDelay: UInt64, maximumDelay: UInt64)
+        -> (repairs: [Repair], released: [Delivery]) {
         var repairs: [Repair] = []
         func backOff(_ missing: inout Missing) {
             missing.attempts += 1
@@ -175,8 +177,9 @@ public struct CausalDelivery: Sendable {
             backOff(&missing)
             missingDependencies[id] = missing
         }
-        for id in givenUp { _ = giveUp(id) }
-        return repairs
+        var released: [Delivery] = []
+        for id in givenUp { released += giveUp(id) }
+        return (repairs, released)
     }
 
     /// A peer lacks `from`…`to`: if it says they were pruned, delivery skips them.

@@ -370,7 +370,8 @@ public struct OverlayNode: Sendable {
     private mutating func repairs(now: UInt64) -> [Action] {
         var actions: [Action] = []
         var idRequests: [PeerID: [TopicID: [EventID]]] = [:]
-        for repair in causal.dueRepairs(now: now, repairDelay: repairDelay, maximumDelay: parameters.maximumRepairDelay) {
+        let (due, released) = causal.dueRepairs(now: now, repairDelay: repairDelay, maximumDelay: parameters.maximumRepairDelay)
+        for repair in due {
             switch repair {
             case let .range(topic, publisher, from, to, source, attempt):
                 if let peer = repairPeer(topic: topic, source: source, attempt: attempt) {
@@ -390,7 +391,7 @@ public struct OverlayNode: Sendable {
                 }
             }
         }
-        return actions + deliveries([])
+        return actions + deliveries(released)
     }
 
     /// The peer the event came from first, then ring neighbours, then other servers of the topic.

@@ -47,11 +47,11 @@ import Wire
         let third = alice.next()
         var causal = CausalDelivery()
         _ = causal.receive(third, from: source, now: 1000, repairDelay: 50, archive: archive)
-        #expect(causal.dueRepairs(now: 1049, repairDelay: 50, maximumDelay: 10_000).isEmpty, "not before the delay")
-        let first = causal.dueRepairs(now: 1050, repairDelay: 50, maximumDelay: 10_000)
+        #expect(causal.dueRepairs(now: 1049, repairDelay: 50, maximumDelay: 10_000).repairs.isEmpty, "not before the delay")
+        let first = causal.dueRepairs(now: 1050, repairDelay: 50, maximumDelay: 10_000).repairs
         #expect(first == [.range(topic: topic, publisher: alice.keys.publicKey, from: 1, to: 2, source: source, attempt: 0)])
-        #expect(causal.dueRepairs(now: 1099, repairDelay: 50, maximumDelay: 10_000).isEmpty, "the second waits twice the delay")
-        #expect(causal.dueRepairs(now: 1150, repairDelay: 50, maximumDelay: 10_000).count == 1)
+        #expect(causal.dueRepairs(now: 1099, repairDelay: 50, maximumDelay: 10_000).repairs.isEmpty, "the second waits twice the delay")
+        #expect(causal.dueRepairs(now: 1150, repairDelay: 50, maximumDelay: 10_000).repairs.count == 1)
     }
 
     @Test func aRangeAPeerPrunedIsSkippedAndReported() {
@@ -98,9 +98,32 @@ import Wire
         let bystander = TestBroker().id
         var causal = CausalDelivery()
         _ = causal.receive(reply, from: source, now: 0, repairDelay: 10, archive: archive)
-        #expect(causal.dueRepairs(now: 10, repairDelay: 10, maximumDelay: 100) == [.id(topic: topic, id: lost.id, source: source, attempt: 0)])
+        #expect(causal.dueRepairs(now: 10, repairDelay: 10, maximumDelay: 100).repairs == [.id(topic: topic, id: lost.id, source: source, attempt: 0)])
         #expect(causal.idsMissing([lost.id], reportedBy: bystander).isEmpty, "another peer lacking it proves nothing")
         #expect(causal.idsMissing([lost.id], reportedBy: source).map(\.event) == [reply])
+        #expect(causal.takeNotices() == [.dependencyUnavailable(topic: topic, id: lost.id)])
+    }
+
+    @Test func eventsWaitingForADependencyGivenUpAfterTheLastAttemptAreDelivered() {
+        let topic = newTopic()
+        var alice = TestPublisher(topic: topic)
+        var bob = TestPublisher(topic: topic)
+        let lost = alice.next()
+        let reply = bob.next(dependencies: [lost.id])
+        var causal = CausalDelivery(dependencyAttempts: 2)
+        _ = causal.receive(reply, from: nil, now: 0, repairDelay: 10, archive: archive)
+        var now: UInt64 = 0
+        var released: [SignedEvent] = []
+        var requests = 0
+        while released.isEmpty && now < 1_000 {
+            now += 10
+            let due = causal.dueRepairs(now: now, repairDelay: 10, maximumDelay: 100)
+            requests += due.repairs.count
+            released = due.released.map(\.event)
+        }
+        #expect(requests == 2)
+        #expect(released == [reply])
+        #expect(causal.heldCount == 0)
         #expect(causal.takeNotices() == [.dependencyUnavailable(topic: topic, id: lost.id)])
     }
 
