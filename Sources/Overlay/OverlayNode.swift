@@ -81,14 +81,10 @@ public struct OverlayNode: Sendable {
     /// A peer we learned of outside the overlay's exchanges: bootstrap, remembered, or a new link.
     public mutating func met(_ peer: SignedBrokerProfile, now: UInt64) -> [Action] {
         guard peer.broker != me else { return [] }
+        let entry = ViewEntry(profile: peer)
         sampling.add(peer)
-        clustering.merge([ViewEntry(profile: peer)], pool: [], interest: interest)
-        var actions: [Action] = []
-        for topic in interest.topics where TopicInterest.serves(peer, interest.keys[topic]!) {
-            actions += joined(rings.consider([ViewEntry(profile: peer)], for: topic, key: interest.keys[topic]!), topic: topic, now: now)
-        }
-        updatePriorities()
-        return actions
+        clustering.merge([entry], pool: [], interest: interest)
+        return learned([entry], now: now)
     }
 
     /// The caller lost its link to `peer` and could not restore it.
@@ -184,8 +180,8 @@ public struct OverlayNode: Sendable {
         case let .ringReply(topic, entries):
             var actions = answered(peer, now: now)
             guard let key = interest.keys[topic] else { return actions }
-            if entries.first?.broker != peer, let entry = neighbours[peer].map({ ViewEntry(profile: $0) }) {
-                rings.doesNotServe(entry, topic)
+            if entries.first?.broker != peer, let known = knownProfile(peer) {
+                rings.doesNotServe(ViewEntry(profile: known), topic)
             }
             actions += joined(rings.consider(entries, for: topic, key: key), topic: topic, now: now)
             updatePriorities()
@@ -270,6 +266,11 @@ public struct OverlayNode: Sendable {
         }
     }
 
+    /// The newest profile of `peer` in any view or ring.
+    private func knownProfile(_ peer: PeerID) -> SignedBrokerProfile? {
+        candidates().filter { $0.broker == peer }.max { $0.profile.profile.issued < $1.profile.profile.issued }?.profile
+    }
+
     private func candidates() -> [ViewEntry] {
         var entries = clustering.view + sampling.view
         for ring in rings.rings.values { entries += ring.members }
@@ -290,7 +291,7 @@ public struct OverlayNode: Sendable {
 
     private mutating func forget(_ peer: PeerID) {
         awaiting[peer] = nil
-        if let profile = neighbours[peer] {
+        if let profile = knownProfile(peer) {
             if dormant.count >= maximumDormant, let evicted = dormant.keys.first { dormant[evicted] = nil }
             dormant[peer] = profile
         }
@@ -363,8 +364,7 @@ public struct OverlayNode: Sendable {
                                                 fanout: parameters.fanout, random: &random)
             for target in targets { actions.append(.send(.event(delivery.event), to: target)) }
         }
-        for notice in causal.takeNotices() { actions.append(.notice(notice)) }
-        return actions
+        return actions + causal.takeNotices().map { .notice($0) }
     }
 
     private mutating func repairs(now: UInt64) -> [Action] {
@@ -429,13 +429,12 @@ public struct OverlayNode: Sendable {
         for mine in causal.heads(topic: topic) {
             let after = theirs[mine.publisher] ?? 0
             guard mine.sequence > after else { continue }
-            if let floor = archive.floor(topic: topic, publisher: mine.publisher), floor > after + 1 {
-                floors.append(PublisherSequence(publisher: mine.publisher, sequence: floor))
-            } else if archive.floor(topic: topic, publisher: mine.publisher) == nil {
+            guard let floor = archive.floor(topic: topic, publisher: mine.publisher) else {
                 // Nothing kept at all: everything up to our head is gone.
                 floors.append(PublisherSequence(publisher: mine.publisher, sequence: mine.sequence + 1))
                 continue
             }
+            if floor > after + 1 { floors.append(PublisherSequence(publisher: mine.publisher, sequence: floor)) }
             guard budget > 0 else {
                 more = true
                 continue

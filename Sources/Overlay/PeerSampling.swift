@@ -42,7 +42,7 @@ public struct PeerSampling: Sendable {
     /// with the entries to send (a fresh one of ours first).
     public mutating func startShuffle(me ownEntry: ViewEntry, random: inout SeededRandom) -> (target: PeerID, entries: [ViewEntry])? {
         guard !view.isEmpty else { return nil }
-        for index in view.indices { view[index].age = view[index].age &+ (view[index].age == .max ? 0 : 1) }
+        for index in view.indices where view[index].age < .max { view[index].age += 1 }
         let oldest = view.indices.max { view[$0].age < view[$1].age }!
         let target = view.remove(at: oldest)
         let offered = view.randomSample(shuffleLength - 1, using: &random)

@@ -3,13 +3,13 @@
 public struct SeenCache<Element: Hashable & Sendable>: Sendable {
     public let capacity: Int
     private var members: Set<Element> = []
-    private var order: [Element?]
+    /// Members in insertion order, overwritten from `next` once full.
+    private var order: [Element] = []
     private var next = 0
 
     public init(capacity: Int) {
         precondition(capacity > 0)
         self.capacity = capacity
-        order = []
     }
 
     public func contains(_ element: Element) -> Bool { members.contains(element) }
@@ -21,7 +21,7 @@ public struct SeenCache<Element: Hashable & Sendable>: Sendable {
         if order.count < capacity {
             order.append(element)
         } else {
-            if let evicted = order[next] { members.remove(evicted) }
+            members.remove(order[next])
             order[next] = element
             next = (next + 1) % capacity
         }

@@ -26,6 +26,18 @@ import Testing
         Double(value?.split(separator: "/")[part].trimmingCharacters(in: .whitespaces) ?? "") ?? -1
     }
 
+    @Test func badOptionsAreRefusedWithTheReason() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let release = binaryDirectory.deletingLastPathComponent().appendingPathComponent("release")
+        for (arguments, reason) in [(["--churn", "1.5"], "--churn is a fraction"), (["--distribution", "pareto"], "uniform or zipf"),
+                                    (["--fanout", "1"], "--fanout is at least 2"), (["--brokers", "1"], "brokers must be at least 2")] {
+            let simulator = try ChildProcess("polder-sim", arguments, in: directory, binaryDirectory: release)
+            #expect(try await simulator.wait(seconds: 30) != 0)
+            #expect(simulator.stderr.contains(reason), "\(arguments): \(simulator.stderr)")
+        }
+    }
+
     @Test func everyEventReachesEveryBrokerWithoutChurnAt1000Brokers() async throws {
         let report = try await simulate(["--brokers", "1000", "--events", "200", "--seed", "11"])
         #expect(percent(report["delivery ratio after repair"]) == 100)

@@ -104,6 +104,14 @@ import Testing
         backwards.u64(9)
         backwards.u64(2)
         #expect { try PeerMessage.decode(backwards.bytes) } throws: { ($0 as? WireError)?.kind == .invalidValue }
+        var tinyFilter = ByteWriter()
+        tinyFilter.u8(PeerMessage.Tag.sync.rawValue)
+        tinyFilter.raw(Self.topics[0].bytes)
+        tinyFilter.u16(0)
+        tinyFilter.u8(5)  // 2^5 bits: below the smallest filter
+        tinyFilter.u8(7)
+        tinyFilter.raw([0, 0, 0, 0])
+        #expect { try PeerMessage.decode(tinyFilter.bytes) } throws: { ($0 as? WireError)?.kind == .invalidValue }
         var forged = Self.profile().body
         forged[forged.count - 1] ^= 1
         let tampered = try? SignedBrokerProfile.decode(forged + Self.profile().signature)
