@@ -28,6 +28,8 @@ public final class BrokerStore: @unchecked Sendable {
         public var logs: [TopicID: TopicLog] = [:]
         public var heads: [PublisherKey: PublisherHead] = [:]
         public var sessions: [SessionKey: SessionRecord] = [:]
+        /// Profiles of peers the broker last had as neighbours, so that a restart needs no bootstrap.
+        public var peers: [SignedBrokerProfile] = []
     }
 
     /// A publisher on a topic.
@@ -44,7 +46,9 @@ public final class BrokerStore: @unchecked Sendable {
     }
 
 
-    static let schemaVersion: UInt32 = 1
+    /// 2 added the `ids`, `sequences` and `peers` databases; a schema 1 store is migrated on open.
+    static let schemaVersion: UInt32 = 2
+    static let databaseNames = ["meta", "descriptors", "logs", "events", "heads", "sessions", "ids", "sequences", "peers"]
 
     let environment: LMDBEnvironment
     let tables: Tables
@@ -52,7 +56,7 @@ public final class BrokerStore: @unchecked Sendable {
     private let writer: StoreWriter
 
     struct Tables {
-        let meta, descriptors, logs, events, heads, sessions: LMDBDatabase
+        let meta, descriptors, logs, events, heads, sessions, ids, sequences, peers: LMDBDatabase
     }
 
     /// Opens the store in `directory` (created if needed) and reads what it holds. `onCommit` is
@@ -60,10 +64,12 @@ public final class BrokerStore: @unchecked Sendable {
     public static func open(directory: String, options: Options = Options(),
                             onCommit: @escaping @Sendable (CommitOutcome) -> Void) throws(StoreError) -> (BrokerStore, Contents) {
         let environment = try LMDBEnvironment(directory: directory, initialMapSize: options.initialMapSize,
-                                              maximumMapSize: options.maximumMapSize, databases: ["meta", "descriptors", "logs", "events", "heads", "sessions"])
+                                              maximumMapSize: options.maximumMapSize, databases: databaseNames)
         let tables = Tables(meta: try environment.openDatabase("meta"), descriptors: try environment.openDatabase("descriptors"),
                             logs: try environment.openDatabase("logs"), events: try environment.openDatabase("events"),
-                            heads: try environment.openDatabase("heads"), sessions: try environment.openDatabase("sessions"))
+                            heads: try environment.openDatabase("heads"), sessions: try environment.openDatabase("sessions"),
+                            ids: try environment.openDatabase("ids"), sequences: try environment.openDatabase("sequences"),
+                            peers: try environment.openDatabase("peers"))
         try checkSchema(environment, tables)
         let contents = try load(environment, tables)
         let writer = try StoreWriter(environment: environment, tables: tables, options: options, contents: contents, onCommit: onCommit)
@@ -135,21 +141,41 @@ public final class BrokerStore: @unchecked Sendable {
 
     // MARK: Opening
 
+    /// Writes the schema version into a new store, migrates a schema 1 store (builds the event
+    /// indexes), and refuses any other version.
     private static func checkSchema(_ environment: LMDBEnvironment, _ tables: Tables) throws(StoreError) {
         let key = Array("schema".utf8)
+        var current = ByteWriter()
+        current.u32(schemaVersion)
         try environment.write { transaction throws(StoreError) in
             guard let stored = try transaction.get(tables.meta, key) else {
-                var writer = ByteWriter()
-                writer.u32(schemaVersion)
-                try transaction.put(tables.meta, key, writer.bytes)
+                try transaction.put(tables.meta, key, current.bytes)
                 return
             }
             var reader = ByteReader(stored)
             let version = try? reader.u32("schema")
-            guard version == schemaVersion else {
-                throw StoreError(.corrupt, "the store in \(environment.directory) has schema \(version.map(String.init) ?? "?"); this polderd reads schema \(schemaVersion)")
+            switch version {
+            case schemaVersion?:
+                return
+            case 1?:
+                try buildEventIndexes(tables, in: transaction)
+                try transaction.put(tables.meta, key, current.bytes)
+            default:
+                throw StoreError(.corrupt, "the store in \(environment.directory) has schema \(version.map(String.init) ?? "?"); this polderd reads schemas 1 and \(schemaVersion)")
             }
         }
+    }
+
+    /// Indexes every stored event by ID and by publisher and sequence (schema 1 → 2).
+    private static func buildEventIndexes(_ tables: Tables, in transaction: LMDBTransaction) throws(StoreError) {
+        var stored: [(UInt64, SignedEvent)] = []
+        try transaction.scan(tables.events) { key, value throws(StoreError) in
+            _ = try StoredEvent.header(value)
+            let event = try decode("an event") { () throws(WireError) in try SignedEvent.decode(Array(value[16...])) }
+            stored.append((StoredEvent.bigEndian(key, at: 32), event))
+            return true
+        }
+        for (position, event) in stored { try EventIndex.add(event, at: position, tables: tables, in: transaction) }
     }
 
     private static func load(_ environment: LMDBEnvironment, _ tables: Tables) throws(StoreError) -> Contents {
@@ -185,6 +211,13 @@ public final class BrokerStore: @unchecked Sendable {
                     (try SessionKey.decode(Array(key)), try SessionRecord.decode(Array(value)))
                 }
                 contents.sessions[session.0] = session.1
+                return true
+            }
+            try transaction.scan(tables.peers) { _, value throws(StoreError) in
+                // A remembered profile that no longer decodes or verifies is only a lost hint.
+                if let profile = try? SignedBrokerProfile.decode(Array(value)), (try? profile.verifySignature()) != nil {
+                    contents.peers.append(profile)
+                }
                 return true
             }
             return contents

@@ -12,11 +12,13 @@ public enum StoreOperation: Sendable {
     case deleteSession(SessionKey, ticket: UInt64)
     /// Applies retention and event expiry to every topic.
     case prune
+    /// Replaces the remembered peers (profiles of the broker's neighbours).
+    case rememberPeers([SignedBrokerProfile])
 
     var ticket: UInt64? {
         switch self {
         case .append(_, let ticket), .putDescriptor(_, let ticket), .putSession(_, _, let ticket), .deleteSession(_, let ticket): ticket
-        case .prune: nil
+        case .prune, .rememberPeers: nil
         }
     }
 
@@ -24,7 +26,7 @@ public enum StoreOperation: Sendable {
     var addsData: Bool {
         switch self {
         case .append, .putDescriptor: true
-        case .putSession, .deleteSession, .prune: false
+        case .putSession, .deleteSession, .prune, .rememberPeers: false
         }
     }
 

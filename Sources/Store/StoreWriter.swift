@@ -20,6 +20,7 @@ final class StoreWriter: @unchecked Sendable {
     private let lock = PthreadMutex()
     private var queue: [StoreOperation] = []  // guarded by `lock`
     private var draining = false  // guarded by `lock`
+    private var closed = false  // guarded by `lock`
     private var state: State  // writer thread only
 
     init(environment: LMDBEnvironment, tables: BrokerStore.Tables, options: BrokerStore.Options, contents: BrokerStore.Contents,
@@ -43,8 +44,13 @@ final class StoreWriter: @unchecked Sendable {
         if start { thread.submit { self.drain() } }
     }
 
-    /// Waits for every queued operation to be committed, then stops the thread.
+    /// Waits for every queued operation to be committed, then stops the thread; later calls do nothing.
     func close() {
+        let first = lock.withLock {
+            defer { closed = true }
+            return !closed
+        }
+        guard first else { return }
         let done = Semaphore()
         thread.submit { done.signal() }
         done.wait()
@@ -123,6 +129,7 @@ final class StoreWriter: @unchecked Sendable {
                 let position = log.next
                 try transaction.put(tables.events, StoredEvent.key(topic: event.topic, position: position),
                                     StoredEvent.value(arrival: arrival, expiry: event.expiry, encoded: signed.encoded))
+                try EventIndex.add(signed, at: position, tables: tables, in: transaction)
                 log.next += 1
                 log.bytes += UInt64(signed.encoded.count)
                 log.lastArrival = arrival
@@ -150,6 +157,14 @@ final class StoreWriter: @unchecked Sendable {
                 outcome.results.append((ticket, .stored))
             case .prune:
                 pruneAll = true
+            case .rememberPeers(let profiles):
+                var stale: [[UInt8]] = []
+                try transaction.scan(tables.peers) { key, _ in
+                    stale.append(Array(key))
+                    return true
+                }
+                for key in stale { _ = try transaction.delete(tables.peers, key) }
+                for profile in profiles { try transaction.put(tables.peers, profile.broker.bytes, profile.encoded) }
             }
         }
         var budget = options.maximumPrunesPerCommit
@@ -170,19 +185,12 @@ final class StoreWriter: @unchecked Sendable {
         let limits = (state.descriptors[topic]?.descriptor.retention ?? Retention()).effective(under: options.retention)
         var removed = false
         while log.count > 0, budget > 0 {
-            // Only the header and the size are needed: read them in place, without copying the event.
             let key = StoredEvent.key(topic: topic, position: log.first)
-            var front: (arrival: UInt64, expiry: UInt64, size: Int)?
-            try transaction.scan(tables.events, from: key) { foundKey, value throws(StoreError) in
-                if foundKey.elementsEqual(key) {
-                    let header = try StoredEvent.header(value)
-                    front = (header.arrival, header.expiry, value.count)
-                }
-                return false
-            }
-            guard let (arrival, expiry, size) = front else {
+            guard let value = try transaction.get(tables.events, key) else {
                 throw StoreError(.corrupt, "position \(log.first) of topic \(topic.text) is missing from the store")
             }
+            let (arrival, expiry) = try StoredEvent.header(value)
+            let size = value.count
             let reason: DropReason
             if limits.maximumEvents > 0 && log.count > limits.maximumEvents {
                 reason = .retentionCount
@@ -195,7 +203,12 @@ final class StoreWriter: @unchecked Sendable {
             } else {
                 break
             }
-            try transaction.delete(tables.events, key)
+            let stored: SignedEvent
+            do { stored = try SignedEvent.decode(Array(value[16...])) } catch {
+                throw StoreError(.corrupt, "the stored event at position \(log.first) of topic \(topic.text) does not decode: \(error.message)")
+            }
+            try EventIndex.remove(stored, tables: tables, in: transaction)
+            _ = try transaction.delete(tables.events, key)
             log.pruneFront(bytesRemoved: UInt64(size - 16), reason: reason)
             outcome.pruned[reason, default: 0] += 1
             budget -= 1

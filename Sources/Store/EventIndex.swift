@@ -1,0 +1,111 @@
+import Sodium
+import Wire
+
+/// The two indexes that let the overlay find stored events without scanning a topic's log: by
+/// event ID (`ids`) and by publisher and sequence (`sequences`). Both are written and pruned in
+/// the same transaction as the event (protocol/README.md, "Broker store").
+enum EventIndex {
+    /// `ids` key: topic ‖ event ID; value: position.
+    static func idKey(topic: TopicID, id: EventID) -> [UInt8] { topic.bytes + id.bytes }
+
+    /// `sequences` key: topic ‖ publisher ‖ sequence; value: position ‖ event ID.
+    static func sequenceKey(topic: TopicID, publisher: SigningPublicKey, sequence: UInt64) -> [UInt8] {
+        var writer = ByteWriter(capacity: 72)
+        writer.raw(topic.bytes); writer.raw(publisher.bytes); writer.u64(sequence)
+        return writer.bytes
+    }
+
+    static func position(_ value: some RandomAccessCollection<UInt8>) throws(StoreError) -> UInt64 {
+        guard value.count >= 8 else { throw StoreError(.corrupt, "an event index entry is \(value.count) bytes, too short") }
+        return StoredEvent.bigEndian(Array(value.prefix(8)), at: 0)
+    }
+
+    /// Adds both index entries for an event stored at `position`.
+    static func add(_ event: SignedEvent, at position: UInt64, tables: BrokerStore.Tables, in transaction: LMDBTransaction) throws(StoreError) {
+        var positionBytes = ByteWriter(capacity: 40)
+        positionBytes.u64(position)
+        try transaction.put(tables.ids, idKey(topic: event.event.topic, id: event.id), positionBytes.bytes)
+        positionBytes.raw(event.id.bytes)
+        try transaction.put(tables.sequences, sequenceKey(topic: event.event.topic, publisher: event.event.publisher,
+                                                          sequence: event.event.sequence), positionBytes.bytes)
+    }
+
+    /// Removes both index entries of a pruned event, unless a later event took the sequence's slot.
+    static func remove(_ event: SignedEvent, tables: BrokerStore.Tables, in transaction: LMDBTransaction) throws(StoreError) {
+        _ = try transaction.delete(tables.ids, idKey(topic: event.event.topic, id: event.id))
+        let key = sequenceKey(topic: event.event.topic, publisher: event.event.publisher, sequence: event.event.sequence)
+        if let value = try transaction.get(tables.sequences, key), value.count == 40, Array(value[8...]) == event.id.bytes {
+            _ = try transaction.delete(tables.sequences, key)
+        }
+    }
+}
+
+extension BrokerStore {
+    // MARK: Reads by ID and by publisher (any thread)
+
+    /// The stored event with `id` on `topic`, if still kept.
+    public func event(topic: TopicID, id: EventID) throws(StoreError) -> SignedEvent? {
+        try environment.read { transaction throws(StoreError) in
+            guard let value = try transaction.get(tables.ids, EventIndex.idKey(topic: topic, id: id)) else { return nil }
+            return try storedEvent(topic: topic, position: try EventIndex.position(value), in: transaction)
+        }
+    }
+
+    /// Whether an event with `id` on `topic` is kept.
+    public func contains(topic: TopicID, id: EventID) throws(StoreError) -> Bool {
+        try environment.read { transaction throws(StoreError) in
+            try transaction.get(tables.ids, EventIndex.idKey(topic: topic, id: id)) != nil
+        }
+    }
+
+    /// The ID of `publisher`'s event with `sequence` on `topic`, if kept.
+    public func eventID(topic: TopicID, publisher: SigningPublicKey, sequence: UInt64) throws(StoreError) -> EventID? {
+        try environment.read { transaction throws(StoreError) in
+            let key = EventIndex.sequenceKey(topic: topic, publisher: publisher, sequence: sequence)
+            guard let value = try transaction.get(tables.sequences, key), value.count == 40 else { return nil }
+            return try? EventID(Array(value[8...]))
+        }
+    }
+
+    /// Kept events of `publisher` on `topic` with sequences `from`…`through`, ascending, at most `limit`.
+    public func events(topic: TopicID, publisher: SigningPublicKey, from: UInt64, through: UInt64,
+                       limit: Int) throws(StoreError) -> [SignedEvent] {
+        guard from <= through, limit > 0 else { return [] }
+        return try environment.read { transaction throws(StoreError) in
+            var positions: [UInt64] = []
+            let prefix = topic.bytes + publisher.bytes
+            try transaction.scan(tables.sequences, from: EventIndex.sequenceKey(topic: topic, publisher: publisher, sequence: from)) {
+                key, value throws(StoreError) in
+                guard key.count == 72, key.starts(with: prefix), StoredEvent.bigEndian(key, at: 64) <= through else { return false }
+                positions.append(try EventIndex.position(value))
+                return positions.count < limit
+            }
+            var result: [SignedEvent] = []
+            for position in positions {
+                if let event = try storedEvent(topic: topic, position: position, in: transaction) { result.append(event) }
+            }
+            return result
+        }
+    }
+
+    /// The lowest sequence of `publisher` still kept on `topic`.
+    public func floor(topic: TopicID, publisher: SigningPublicKey) throws(StoreError) -> UInt64? {
+        try environment.read { transaction throws(StoreError) in
+            var floor: UInt64?
+            let prefix = topic.bytes + publisher.bytes
+            try transaction.scan(tables.sequences, from: prefix) { key, _ throws(StoreError) in
+                if key.count == 72, key.starts(with: prefix) { floor = StoredEvent.bigEndian(key, at: 64) }
+                return false
+            }
+            return floor
+        }
+    }
+
+    private func storedEvent(topic: TopicID, position: UInt64, in transaction: LMDBTransaction) throws(StoreError) -> SignedEvent? {
+        guard let value = try transaction.get(tables.events, StoredEvent.key(topic: topic, position: position)) else { return nil }
+        _ = try StoredEvent.header(value)
+        do { return try SignedEvent.decode(Array(value[16...])) } catch {
+            throw StoreError(.corrupt, "the stored event at position \(position) of topic \(topic.text) does not decode: \(error.message)")
+        }
+    }
+}
