@@ -38,7 +38,7 @@ let package = Package(
 
         // Wiring protocol to I/O.
         .target(name: "Broker", dependencies: [
-            "Wire", "Store", "EventLoop", "Platform", "Sodium",
+            "Wire", "Overlay", "Store", "EventLoop", "Platform", "Sodium",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PolderClient", dependencies: ["Wire", "EventLoop", "Platform", "Sodium"]),

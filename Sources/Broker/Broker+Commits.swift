@@ -17,9 +17,11 @@ extension Broker {
             switch pending {
             case let .publish(session, request, event):
                 published(event, result: result, request: request, session: sessions[session])
+            case .peerEvent(let event):
+                published(event, result: result, request: 0, session: nil)
             case let .descriptor(session, request, descriptor):
                 storedDescriptor(descriptor, result: result, log: outcome.logs[descriptor.descriptor.topic], request: request,
-                                 session: sessions[session])
+                                 session: session.flatMap { sessions[$0] }, fromClient: session != nil)
             case let .sessionOpened(subscription, request, resumed):
                 openedSession(subscription, result: result, request: request, resumed: resumed)
             case let .sessionSaved(key):
@@ -32,7 +34,7 @@ extension Broker {
     }
 
     private func storedDescriptor(_ descriptor: SignedTopicDescriptor, result: StoreResult, log: TopicLog?, request: UInt32,
-                                  session: EdgeSession?) {
+                                  session: EdgeSession?, fromClient: Bool) {
         switch result {
         case .stored:
             topics.stored(descriptor)
@@ -41,6 +43,8 @@ extension Broker {
             dropSubscribersWhoAreNotReaders(of: state)
             logger.info("topic \(descriptor.descriptor.topic.text) '\(descriptor.descriptor.name)' revision \(descriptor.descriptor.revision) stored")
             session?.send(.ok(request: request))
+            spread(descriptor)
+            if fromClient { serve(descriptor.descriptor.topic) }
         case .staleDescriptor:
             let held = topics[descriptor.descriptor.topic]?.descriptor.descriptor ?? descriptor.descriptor
             session?.send(.error(request: request, code: .staleDescriptor, text: staleText(held)))

@@ -60,17 +60,55 @@ extension Broker {
         }
     }
 
+    /// Takes a verified local publish through the overlay's causal delivery: it is stored (and
+    /// answered) once released, at once unless it waits for a dependency the broker lacks.
     private func accept(_ event: SignedEvent, request: UInt32, from session: EdgeSession) {
         // The descriptor may have changed while the signature was checked.
         if let problem = admissionProblem(event.event) {
             return session.send(.error(request: request, code: problem.code, text: problem.text))
         }
+        let head = overlay.causal.head(topic: event.event.topic, publisher: event.event.publisher)?.sequence ?? 0
+        if event.event.sequence > head + 1 {
+            return session.send(.error(request: request, code: .sequenceConflict,
+                                       text: "sequence \(event.event.sequence) leaves a gap: the publisher's last is \(head), so the next is \(head + 1)"))
+        }
+        serve(event.event.topic)
+        localPublishes[event.id] = (session.number, request)
         session.storingPublishes += 1
-        write(.publish(session: session.number, request: request, event: event)) { .append(event, ticket: $0) }
+        let (arrival, actions) = overlay.publish(event, now: overlayNow(), archive: archive)
+        switch arrival {
+        case .accepted:
+            break  // answered when committed
+        case .duplicate:
+            // A retry of an event already delivered: acknowledge it once it is durable.
+            let durable = uncommitted[event.id] == nil && ((try? store.contains(topic: event.event.topic, id: event.id)) ?? false)
+            answered(event, session: session)
+            if durable {
+                session.send(.publishAck(request: request, eventID: event.id))
+            } else {
+                session.send(.error(request: request, code: .overloaded, text: "the event is being stored; retry shortly"))
+            }
+        case .equivocation(let existing):
+            answered(event, session: session)
+            session.send(.error(request: request, code: .sequenceConflict, text: """
+                sequence \(event.event.sequence) is not after the publisher's last, \(head): event \(existing) already has it
+                """))
+        case .overflow:
+            answered(event, session: session)
+            session.send(.error(request: request, code: .overloaded, text: "too many events wait for their dependencies; retry later"))
+        }
+        perform(actions)
+    }
+
+    /// A local publish answered without being stored.
+    private func answered(_ event: SignedEvent, session: EdgeSession) {
+        localPublishes[event.id] = nil
+        session.storingPublishes -= 1
     }
 
     /// Answers a publish once the store has decided on it.
     func published(_ event: SignedEvent, result: StoreResult, request: UInt32, session: EdgeSession?) {
+        uncommitted[event.id] = nil
         if let session {
             session.storingPublishes -= 1
             if session.publishesInFlight < configuration.maximumPendingPublishes / 2 { session.connection.resumeReading() }
@@ -85,11 +123,13 @@ extension Broker {
         case .duplicate:
             session?.send(.publishAck(request: request, eventID: event.id))  // a retry of the last event
         case .sequenceConflict(let head):
+            if session == nil { logger.debug("the store refused event \(event.id) after its publisher's head \(head.sequence)") }
             session?.send(.error(request: request, code: .sequenceConflict,
                                  text: "sequence \(event.event.sequence) is not after the publisher's last, \(head.sequence)"))
         case .failed(let error):
             let full = error.kind == .mapFull || error.kind == .diskFull
             if full { statistics.publishesRefusedForSpace += 1 }
+            if session == nil { logger.error("cannot store event \(event.id) released by the overlay: \(error.message)") }
             session?.send(.error(request: request, code: full ? .storageFull : .internalError,
                                  text: full ? "the broker's store is full; publishing is refused until space is freed" : "the broker could not store the event: \(error.message)"))
         case .stored, .staleDescriptor:

@@ -64,6 +64,7 @@ extension Broker {
     }
 
     private func register(_ subscription: Subscription) {
+        serve(subscription.topicID)
         subscription.session.subscriptions[subscription.topicID] = subscription
         subscription.topic.subscriptions[subscription.number] = subscription
     }

@@ -1,5 +1,6 @@
 import EventLoop
 import Logging
+import Overlay
 import Platform
 import Sodium
 import Store
@@ -16,8 +17,8 @@ public final class Broker {
     let logger: Logger
     let verifiers: WorkerPool
     let store: BrokerStore
-    private let noiseStaticKey = KeyAgreementKeyPair()
-    private let identityProof: IdentityProof
+    let noiseStaticKey = KeyAgreementKeyPair()
+    let identityProof: IdentityProof
     private var listener: Listener?
     var sessions: [UInt64: EdgeSession] = [:]
     var topics: TopicTable
@@ -25,10 +26,31 @@ public final class Broker {
     /// Store operations awaiting their commit, by ticket.
     var pendingWrites: [UInt64: PendingWrite] = [:]
     private var nextNumber: UInt64 = 0
-    private var shuttingDown = false
+    private(set) var shuttingDown = false
     private var shutdownTimer: Timer?
     private var maintenanceTimer: Timer?
     private let connectionOptions: Connection.Options
+
+    // Overlay (Broker+Overlay, Broker+PeerLinks).
+    var overlay: OverlayNode
+    /// Topics this broker takes part in: a local client put, subscribed to or published on them,
+    /// or the store holds their events or durable sessions.
+    var servedTopics: Set<TopicID>
+    var peerListener: Listener?
+    var peerLinks: [UInt64: PeerLink] = [:]
+    let peerConnectionOptions: Connection.Options
+    var advertisedAddress = ""
+    /// Released events handed to the store and not yet committed.
+    var uncommitted: [EventID: SignedEvent] = [:]
+    /// Local publishes the overlay holds for their dependencies, by event ID.
+    var localPublishes: [EventID: (session: UInt64, request: UInt32)] = [:]
+    /// The signature last verified per broker profile, so that repeated gossip is checked once.
+    var verifiedProfiles: [PeerID: [UInt8]] = [:]
+    var overlayTimer: Timer?
+    /// Where the peer listener is bound, once started.
+    public private(set) var peerAddress: SocketAddress?
+    var overlayPeriods: UInt64 = 0
+    let rememberedPeers: [SignedBrokerProfile]
 
     /// Counters for logs, tests and metrics.
     public internal(set) var statistics = Statistics()
@@ -49,12 +71,22 @@ public final class Broker {
         public var publishesRefusedForSpace = 0
         public var commits = 0
         public var committedOperations = 0
+        public var peerLinksEstablished = 0
+        /// Events released by the overlay that came from peers.
+        public var eventsFromPeers = 0
+        /// Events the overlay gave up after every peer said they were pruned.
+        public var eventsSkipped: UInt64 = 0
+        /// Events refused because their publisher had signed another with the same sequence.
+        public var equivocations = 0
     }
 
     /// An operation handed to the store whose answer is still to be sent.
     enum PendingWrite {
         case publish(session: UInt64, request: UInt32, event: SignedEvent)
-        case descriptor(session: UInt64, request: UInt32, descriptor: SignedTopicDescriptor)
+        /// An event the overlay released that came from a peer (or a local publish whose client left).
+        case peerEvent(SignedEvent)
+        /// A descriptor from a client (`session`) or from a peer (nil).
+        case descriptor(session: UInt64?, request: UInt32, descriptor: SignedTopicDescriptor)
         case sessionOpened(subscription: Subscription, request: UInt32, resumed: Bool)
         case sessionSaved(SessionKey)
     }
@@ -69,6 +101,9 @@ public final class Broker {
         identityProof = IdentityProof(identity: identity, noiseStaticKey: noiseStaticKey.publicKey)
         connectionOptions = Connection.Options(maximumFrameLength: Limits.maximumFrameLength, outputLimit: configuration.outputLimit,
                                                writeLowWaterMark: configuration.deliveryBuffer / 4)
+        // Peers get a larger output allowance: a sync answer is up to 512 events.
+        peerConnectionOptions = Connection.Options(maximumFrameLength: Limits.maximumFrameLength,
+                                                   outputLimit: max(configuration.outputLimit, 64 << 20))
         var options = BrokerStore.Options()
         options.retention = configuration.retention
         options.maximumMapSize = configuration.storeMaximumSize
@@ -85,6 +120,14 @@ public final class Broker {
         }
         topics = TopicTable(contents: contents)
         durableSessions = DurableSessions(records: contents.sessions)
+        servedTopics = Set(contents.logs.keys).union(contents.sessions.keys.map(\.topic)).filter { contents.descriptors[$0] != nil }
+        rememberedPeers = contents.peers
+        let profile = BrokerProfile(broker: identity.publicKey, issued: Environment.wallClockMilliseconds(), address: "",
+                                    topics: BrokerProfile.topicFilter(servedTopics.map { BloomFilter.Key($0.bytes) })).signed(by: identity)
+        overlay = OverlayNode(profile: profile, topics: servedTopics, seed: Random.uint64())
+        for (key, head) in contents.heads {
+            overlay.restore(topic: key.topic, publisher: key.publisher, head: CausalDelivery.Head(sequence: head.sequence, id: head.eventID))
+        }
         handoff.broker = self
         let events = contents.logs.values.reduce(0) { $0 + $1.count }
         logger.info("store holds \(contents.descriptors.count) topic(s), \(events) event(s), \(contents.sessions.count) durable session(s)")
@@ -93,6 +136,7 @@ public final class Broker {
     /// Binds the listener and starts maintenance; returns the address actually bound.
     @discardableResult
     public func start() throws(BrokerError) -> SocketAddress {
+        let edgeAddress: SocketAddress
         do {
             let address = try SocketAddress(configuration.listen)
             let listener = try Listener(loop: loop, address: address) { [unowned self] socket, peer in
@@ -103,10 +147,19 @@ public final class Broker {
             timer.schedule(after: configuration.maintenanceInterval)
             maintenanceTimer = timer
             logger.notice("polderd \(identity.publicKey.text) listening on \(listener.localAddress)")
-            return listener.localAddress
+            edgeAddress = listener.localAddress
         } catch {
             throw BrokerError("cannot listen on \(configuration.listen): \(error.message)")
         }
+        if let peerListen = configuration.peerListen {
+            let bound = try startPeerListener(peerListen)
+            peerAddress = bound
+            advertisedAddress = configuration.peerAdvertise ?? bound.text
+            logger.notice("listening for peers on \(bound), advertised as \(advertisedAddress)")
+        }
+        refreshProfile()
+        startOverlay()
+        return edgeAddress
     }
 
     /// Stops accepting, saves durable session cursors, tells every client, and calls `completion`
@@ -117,6 +170,14 @@ public final class Broker {
         listener?.close()
         listener = nil
         maintenanceTimer?.cancel()
+        peerListener?.close()
+        peerListener = nil
+        overlayTimer?.cancel()
+        rememberNeighbours()
+        for link in peerLinks.values {
+            link.closedDeliberately = true
+            link.close()
+        }
         logger.info("shutting down: closing \(sessions.count) client connection(s)")
         for session in sessions.values {
             for subscription in session.subscriptions.values { detach(subscription) }

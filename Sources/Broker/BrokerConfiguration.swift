@@ -33,6 +33,17 @@ public struct BrokerConfiguration: Sendable {
     public var storeMaximumSize = 1 << 40
     /// Seconds between retention and session-expiry passes.
     public var maintenanceInterval = 1.0
+    /// Where other brokers connect (`HOST:PORT`); nil: no peer listener (the broker can still link
+    /// out to its bootstrap peers).
+    public var peerListen: String?
+    /// The `HOST:PORT` other brokers are told to reach this one at; nil: the peer listener's address.
+    public var peerAdvertise: String?
+    /// Peer listeners of brokers to join through; empty with no remembered peers: start a network.
+    public var bootstrap: [String] = []
+    /// Seconds per overlay period (gossip, ring upkeep, repairs).
+    public var overlayPeriod = 1.0
+    /// Most links to other brokers at once.
+    public var maximumPeerLinks = 256
 
     public init() {}
 }

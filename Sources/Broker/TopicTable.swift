@@ -32,6 +32,8 @@ struct TopicTable {
 
     subscript(topic: TopicID) -> TopicState? { topics[topic] }
 
+    var all: Dictionary<TopicID, TopicState>.Values { topics.values }
+
     /// Takes a descriptor the store has committed.
     mutating func stored(_ descriptor: SignedTopicDescriptor) {
         if let state = topics[descriptor.descriptor.topic] {

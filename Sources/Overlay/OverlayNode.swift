@@ -230,6 +230,11 @@ public struct OverlayNode: Sendable {
         return result
     }
 
+    /// The newest profile we hold for `peer`, including peers that stopped answering: where to reach it.
+    public func profile(of peer: PeerID) -> SignedBrokerProfile? {
+        knownProfile(peer) ?? dormant[peer]
+    }
+
     /// Peers serving `topic` that we know of (ring neighbours first).
     public func servers(of topic: TopicID) -> [PeerID] {
         let key = BloomFilter.Key(topic.bytes)

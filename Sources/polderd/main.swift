@@ -55,6 +55,21 @@ struct Polderd: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds between retention and session-expiry passes.", valueName: "SECONDS"))
     var maintenanceInterval = BrokerConfiguration().maintenanceInterval
 
+    @Option(name: .long, help: ArgumentHelp("Address for other brokers' links (port 0 picks a free port); none: no peer listener.", valueName: "HOST:PORT"))
+    var peerListen: String?
+
+    @Option(name: .long, help: ArgumentHelp("Address other brokers are told to reach this one at (default: the peer listener's).", valueName: "HOST:PORT"))
+    var peerAdvertise: String?
+
+    @Option(name: .long, help: ArgumentHelp("Peer listeners of brokers to join through, comma-separated; none starts a network (remembered peers are used on restart).", valueName: "HOST:PORT[,...]"))
+    var bootstrap = ""
+
+    @Option(name: .long, help: ArgumentHelp("Seconds per overlay period (gossip, ring upkeep, repairs).", valueName: "SECONDS"))
+    var overlayPeriod = BrokerConfiguration().overlayPeriod
+
+    @Option(name: .long, help: ArgumentHelp("Most links to other brokers at once.", valueName: "N"))
+    var maxPeerLinks = BrokerConfiguration().maximumPeerLinks
+
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
     var logLevel = "info"
 
@@ -73,6 +88,18 @@ struct Polderd: ParsableCommand {
         guard sessionExpiry > 0 else { throw ValidationError("--session-expiry must be positive") }
         guard storeMaxSize >= 1 << 20 else { throw ValidationError("--store-max-size must be at least 1048576") }
         guard maintenanceInterval > 0 else { throw ValidationError("--maintenance-interval must be positive") }
+        guard overlayPeriod >= 0.01 else { throw ValidationError("--overlay-period must be at least 0.01") }
+        guard maxPeerLinks >= 1 else { throw ValidationError("--max-peer-links must be at least 1") }
+        for address in bootstrapAddresses where address.split(separator: ":").count < 2 {
+            throw ValidationError("--bootstrap: '\(address)' is not HOST:PORT")
+        }
+        if let peerAdvertise, peerAdvertise.utf8.count > 255 || peerAdvertise.split(separator: ":").count < 2 {
+            throw ValidationError("--peer-advertise: '\(peerAdvertise)' is not HOST:PORT of at most 255 bytes")
+        }
+    }
+
+    private var bootstrapAddresses: [String] {
+        bootstrap.split(separator: ",").map { String($0.filter { $0 != " " }) }.filter { !$0.isEmpty }
     }
 
     func run() throws {
@@ -95,6 +122,11 @@ struct Polderd: ParsableCommand {
         configuration.sessionExpiry = sessionExpiry
         configuration.storeMaximumSize = storeMaxSize
         configuration.maintenanceInterval = maintenanceInterval
+        configuration.peerListen = peerListen
+        configuration.peerAdvertise = peerAdvertise
+        configuration.bootstrap = bootstrapAddresses
+        configuration.overlayPeriod = overlayPeriod
+        configuration.maximumPeerLinks = maxPeerLinks
         do {
             try BrokerDaemon.run(configuration: configuration, logger: Logger(label: "polderd"))
         } catch {

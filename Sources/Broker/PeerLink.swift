@@ -1,0 +1,114 @@
+import EventLoop
+import Overlay
+import Sodium
+import Wire
+
+/// One link to another broker: a secure channel over TCP, the messages waiting for its handshake,
+/// and received messages kept in arrival order while their events' signatures are checked, so
+/// that the overlay sees each link's messages in the order they were sent.
+final class PeerLink {
+    enum Direction: String {
+        case inbound, outbound
+    }
+
+    /// A received message and whether its checks (an event's signature) are done.
+    struct Received {
+        let ticket: UInt64
+        let message: PeerMessage
+        var verification: EdgeSession.Verification
+    }
+
+    /// Unique for the broker's lifetime.
+    let number: UInt64
+    let connection: Connection
+    let direction: Direction
+    /// The broker an outbound link was opened to, when known (nil for bootstrap addresses).
+    let expected: PeerID?
+    private var channel: SecureChannel
+    private(set) var identity: PeerID?
+    /// Encoded messages queued before the handshake completed.
+    private var outbox: [[UInt8]] = []
+    var received: [Received] = []
+    private var nextTicket: UInt64 = 0
+    /// Monotonic milliseconds of the last message either way, to close links nobody uses.
+    var lastUsed: UInt64
+    var handshakeTimer: Timer?
+    private(set) var isClosing = false
+    /// Set when the broker closes the link on purpose: its end does not make the peer unreachable.
+    var closedDeliberately = false
+
+    init(number: UInt64, connection: Connection, channel: SecureChannel, direction: Direction, expected: PeerID?, now: UInt64) {
+        self.number = number
+        self.connection = connection
+        self.channel = channel
+        self.direction = direction
+        self.expected = expected
+        lastUsed = now
+    }
+
+    var isEstablished: Bool { identity != nil && channel.isEstablished }
+
+    /// A name for log lines.
+    var label: String { "peer \(identity.map { String($0.text.prefix(12)) } ?? "?")@\(connection.peer) (\(direction.rawValue))" }
+
+    /// Sends the initiator's first handshake frame.
+    func startHandshake() throws(WireError) {
+        connection.send(frame: try channel.start())
+    }
+
+    /// Feeds one frame through the secure channel; sends what the handshake needs and, once it is
+    /// established, what was queued.
+    func receive(_ frame: [UInt8]) throws(WireError) -> SecureChannel.Step {
+        let step = try channel.receive(frame)
+        switch step {
+        case let .established(peer, frames):
+            identity = peer
+            for frame in frames { connection.send(frame: frame) }
+        case let .send(frames):
+            for frame in frames { connection.send(frame: frame) }
+        case .message:
+            break
+        }
+        return step
+    }
+
+    /// Sends the queued messages, after the handshake (and after `hello`, which goes first).
+    func flushOutbox() {
+        let queued = outbox
+        outbox.removeAll()
+        for message in queued { send(encoded: message) }
+    }
+
+    func send(_ message: PeerMessage, now: UInt64) {
+        lastUsed = now
+        send(encoded: message.encoded())
+    }
+
+    private func send(encoded: [UInt8]) {
+        guard !isClosing, connection.isOpen else { return }
+        guard channel.isEstablished, identity != nil else {
+            outbox.append(encoded)
+            return
+        }
+        do {
+            connection.send(frame: try channel.seal(encoded))
+        } catch {
+            close()
+        }
+    }
+
+    /// Queues a received message; returns its ticket for the verification that completes it.
+    func enqueue(_ message: PeerMessage, verified: Bool) -> UInt64 {
+        nextTicket += 1
+        received.append(Received(ticket: nextTicket, message: message, verification: verified ? .valid : .pending))
+        return nextTicket
+    }
+
+    /// Closes once what is queued is sent.
+    func close() {
+        guard !isClosing else { return }
+        isClosing = true
+        handshakeTimer?.cancel()
+        connection.closeAfterFlush()
+    }
+}
