@@ -92,7 +92,7 @@ extension Broker {
             link.closedDeliberately = true
             link.close()
         }
-        if overlayPeriods % 60 == 0 { rememberNeighbours() }
+        rememberNeighbours()
         if overlayPeriods % 30 == 5 { logOverlay() }
     }
 
@@ -103,12 +103,17 @@ extension Broker {
         }
     }
 
+    /// Saves the neighbours' profiles when the set of neighbours changed, so that a restart (even
+    /// after a crash) finds the network again without a bootstrap.
     func rememberNeighbours() {
-        let profiles = Array(overlay.neighbours.values)
-        if !profiles.isEmpty { store.submit([.rememberPeers(profiles)]) }
+        let neighbours = overlay.neighbours
+        let brokers = Set(neighbours.keys)
+        guard !brokers.isEmpty, brokers != rememberedBrokers else { return }
+        rememberedBrokers = brokers
+        store.submit([.rememberPeers(Array(neighbours.values))])
     }
 
-    /// The peer view and ring neighbours, as log lines (and in /v1/info once there is HTTP).
+    /// The peer view and ring neighbours, as log lines.
     func logOverlay() {
         func names(_ entries: [ViewEntry]) -> String { entries.map { String($0.broker.text.prefix(12)) }.joined(separator: " ") }
         let linked = peerLinks.values.compactMap { $0.isEstablished ? $0.identity.map { String($0.text.prefix(12)) } : nil }

@@ -51,6 +51,8 @@ public final class Broker {
     public private(set) var peerAddress: SocketAddress?
     var overlayPeriods: UInt64 = 0
     let rememberedPeers: [SignedBrokerProfile]
+    /// The neighbours whose profiles the store last saved.
+    var rememberedBrokers: Set<PeerID> = []
 
     /// Counters for logs, tests and metrics.
     public internal(set) var statistics = Statistics()

@@ -23,14 +23,20 @@ final class ChildProcess: @unchecked Sendable {
     let stdoutURL: URL
     let stderrURL: URL
 
+    /// - Parameter namespace: a network namespace to run in (through `ip netns exec`).
     init(_ name: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, in directory: URL,
-         binaryDirectory: URL = binaryDirectory) throws {
+         binaryDirectory: URL = binaryDirectory, namespace: String? = nil) throws {
         let binary = binaryDirectory.appendingPathComponent(name)
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw ProcessError(description: "\(binary.path) is missing: run 'swift build' before the tests")
         }
-        process.executableURL = binary
-        process.arguments = arguments
+        if let namespace {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = ["netns", "exec", namespace, binary.path] + arguments
+        } else {
+            process.executableURL = binary
+            process.arguments = arguments
+        }
         process.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment
         env["HOME"] = directory.path
@@ -102,16 +108,28 @@ final class Polderd: @unchecked Sendable {
     let directory: URL
     let dataDirectory: URL
     let arguments: [String]
+    let namespace: String?
+    /// The peer listener's address, when started with `--peer-listen`.
+    let peerAddress: String?
 
     /// Starts a broker; pass the `directory` of an earlier one to restart it on the same data.
-    init(extraArguments: [String] = [], directory: URL? = nil, dataDirectory: URL? = nil) async throws {
+    init(extraArguments: [String] = [], directory: URL? = nil, dataDirectory: URL? = nil, namespace: String? = nil) async throws {
         self.directory = directory ?? temporaryDirectory()
         self.dataDirectory = dataDirectory ?? self.directory.appendingPathComponent("data")
+        self.namespace = namespace
         arguments = extraArguments
-        child = try ChildProcess("polderd", ["--listen", "127.0.0.1:0", "--data-dir", self.dataDirectory.path] + extraArguments, in: self.directory)
+        child = try ChildProcess("polderd", ["--listen", "127.0.0.1:0", "--data-dir", self.dataDirectory.path] + extraArguments,
+                                 in: self.directory, namespace: namespace)
         try await child.waitForStderr("listening on ")
         let line = child.stderr.split(separator: "\n").first { $0.contains("listening on ") }!
         address = String(line.split(separator: " ").last!)
+        if extraArguments.contains("--peer-listen") {
+            try await child.waitForStderr("listening for peers on ")
+            let peerLine = child.stderr.split(separator: "\n").first { $0.contains("listening for peers on ") }!
+            peerAddress = String(peerLine.split(separator: " ").drop { $0 != "on" }.dropFirst().first!.dropLast())
+        } else {
+            peerAddress = nil
+        }
     }
 
     /// Stops with SIGTERM and returns the exit status.
@@ -122,7 +140,7 @@ final class Polderd: @unchecked Sendable {
 
     /// Starts a new process on the same data (after `stop` or a crash).
     func restarted(extraArguments: [String]? = nil) async throws -> Polderd {
-        try await Polderd(extraArguments: extraArguments ?? arguments, directory: directory, dataDirectory: dataDirectory)
+        try await Polderd(extraArguments: extraArguments ?? arguments, directory: directory, dataDirectory: dataDirectory, namespace: namespace)
     }
 }
 
@@ -130,7 +148,7 @@ final class Polderd: @unchecked Sendable {
 func polder(_ arguments: [String], home: URL, broker: Polderd?, stdin: String? = nil, seconds: Double = 30) async throws -> ChildProcess {
     var environment = ["POLDER_IDENTITY": home.appendingPathComponent("identity").path]
     if let broker { environment["POLDER_BROKER"] = broker.address }
-    let child = try ChildProcess("polder", arguments, environment: environment, stdin: stdin, in: home)
+    let child = try ChildProcess("polder", arguments, environment: environment, stdin: stdin, in: home, namespace: broker?.namespace)
     try await child.wait(seconds: seconds)
     return child
 }
@@ -138,7 +156,7 @@ func polder(_ arguments: [String], home: URL, broker: Polderd?, stdin: String? =
 /// Starts `polder` in the background.
 func polderInBackground(_ arguments: [String], home: URL, broker: Polderd, stdin: String? = nil) throws -> ChildProcess {
     try ChildProcess("polder", arguments, environment: ["POLDER_IDENTITY": home.appendingPathComponent("identity").path,
-                                                        "POLDER_BROKER": broker.address], stdin: stdin, in: home)
+                                                        "POLDER_BROKER": broker.address], stdin: stdin, in: home, namespace: broker.namespace)
 }
 
 /// A person using the CLI: a home directory with an identity.
