@@ -96,4 +96,57 @@ import Testing
         #expect(try await read(topic, as: bob, on: brokers[2], name: "far", count: 200) == lines)
         for broker in brokers[1...] { #expect(try await broker.stop() == 0) }
     }
+
+    @Test(.enabled(if: getuid() == 0, "network namespaces need root"))
+    func aPartitionHealsWithEveryEventDeliveredOnceInOrder() async throws {
+        let namespaces = try NetworkNamespaces()
+        defer { namespaces.remove() }
+        let peer = ["--overlay-period", "0.2"]
+        let a1 = try await Polderd(extraArguments: ["--peer-listen", "\(namespaces.addressA):0"] + peer, namespace: namespaces.a)
+        let a2 = try await Polderd(extraArguments: ["--peer-listen", "\(namespaces.addressA):0", "--bootstrap", a1.peerAddress!] + peer,
+                                   namespace: namespaces.a)
+        let b1 = try await Polderd(extraArguments: ["--peer-listen", "\(namespaces.addressB):0", "--bootstrap", a1.peerAddress!] + peer,
+                                   namespace: namespaces.b)
+        let b2 = try await Polderd(extraArguments: ["--peer-listen", "\(namespaces.addressB):0", "--bootstrap", b1.peerAddress!] + peer,
+                                   namespace: namespaces.b)
+        let brokers = [a1, a2, b1, b2]
+        let alice = try await User(), bob = try await User(), carol = try await User()
+        let create = try await polder(["topic", "create", "shared", "--publisher", carol.id, "--reader", bob.id, "--reader", carol.id],
+                                      home: alice.home, broker: a1)
+        let topic = try #require(create.stdoutLines.first, "\(create.stderr)")
+        for broker in brokers[1...] { try await waitForTopic(topic, on: broker) }
+        // Bob reads on a2 and b2; the publishers write on a1 and b1.
+        _ = try await read(topic, as: bob, on: a2, name: "a", seconds: 0.3)
+        _ = try await read(topic, as: bob, on: b2, name: "b", seconds: 0.3)
+        try await Task.sleep(for: .seconds(2))
+
+        var seen: [String: [String]] = ["a": [], "b": []]
+        func readBoth(_ count: Int, seconds: Double = 60) async throws {
+            seen["a"]! += try await read(topic, as: bob, on: a2, name: "a", count: count, seconds: seconds)
+            seen["b"]! += try await read(topic, as: bob, on: b2, name: "b", count: count, seconds: seconds)
+        }
+        try await publish((1...5).map { "alice \($0)" }, on: topic, as: alice, at: a1)
+        try await publish((1...5).map { "carol \($0)" }, on: topic, as: carol, at: b1)
+        try await readBoth(10)
+
+        // Cut apart, both sides publish; each side sees its own.
+        try namespaces.partition()
+        try await publish((6...15).map { "alice \($0)" }, on: topic, as: alice, at: a1)
+        try await publish((6...15).map { "carol \($0)" }, on: topic, as: carol, at: b1)
+        seen["a"]! += try await read(topic, as: bob, on: a2, name: "a", count: 10, seconds: 60)
+        seen["b"]! += try await read(topic, as: bob, on: b2, name: "b", count: 10, seconds: 60)
+        #expect(seen["a"]!.suffix(10) == (6...15).map { "alice \($0)" })
+        #expect(seen["b"]!.suffix(10) == (6...15).map { "carol \($0)" })
+
+        // Healed: each side gets the other's, every event once, each publisher's in order.
+        try namespaces.heal()
+        try await readBoth(10)
+        try await readBoth(0, seconds: 1)  // nothing more comes
+        for (side, lines) in seen {
+            #expect(lines.filter { $0.hasPrefix("alice") } == (1...15).map { "alice \($0)" }, "\(side): \(lines)")
+            #expect(lines.filter { $0.hasPrefix("carol") } == (1...15).map { "carol \($0)" }, "\(side): \(lines)")
+            #expect(lines.count == 30, "\(side): \(lines)")
+        }
+        for broker in brokers { #expect(try await broker.stop() == 0) }
+    }
 }
