@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Polder builds against, when they are missing. Needs root (or sudo).
+# Installs the Debian packages Polder builds against (and iproute2, which the partition test uses),
+# when they are missing. Needs root (or sudo).
 set -euo pipefail
 
-packages=(libevent-dev libsodium-dev liblmdb-dev pkg-config)
+packages=(libevent-dev libsodium-dev liblmdb-dev pkg-config iproute2)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -12,7 +12,8 @@ final class ClientConnection {
     private var channel: SecureChannel
     private var nextRequest: UInt32 = 1
     private var pending: [UInt32: (Reply) -> Void] = [:]
-    private var subscriptions: [TopicID: (continuation: AsyncStream<SubscriptionMessage>.Continuation, filter: DuplicateFilter)] = [:]
+    private var subscriptions: [TopicID: (continuation: AsyncStream<SubscriptionMessage>.Continuation, filter: DuplicateFilter,
+                                          order: CausalOrder)] = [:]
     /// Acknowledgements not yet sent, by topic; sent together shortly after the first.
     private var pendingAcks: [TopicID: UInt64] = [:]
     private var ackTimer: Timer?
@@ -94,9 +95,15 @@ final class ClientConnection {
             guard subscriptions[topic]!.filter.admit(event.id) else {
                 return acknowledge(topic, through: position)  // a duplicate: already handed out
             }
-            subscriptions[topic]!.continuation.yield(.event(event, position: position))
+            for ready in subscriptions[topic]!.order.take(event, position: position) {
+                subscriptions[topic]!.continuation.yield(.event(ready.event, position: ready.position))
+            }
         case let .dropped(topic, reason, count):
-            subscriptions[topic]?.continuation.yield(.dropped(reason, count: count))
+            guard subscriptions[topic] != nil else { return }
+            subscriptions[topic]!.continuation.yield(.dropped(reason, count: count))
+            for ready in subscriptions[topic]!.order.letGo() {
+                subscriptions[topic]!.continuation.yield(.event(ready.event, position: ready.position))
+            }
         case .pong(let nonce):
             pending.removeValue(forKey: UInt32(truncatingIfNeeded: nonce))?(.success(message))
         case .subscribe, .unsubscribe, .publish, .putTopic, .getTopic, .ping, .ack:
@@ -116,7 +123,7 @@ final class ClientConnection {
     func addSubscription(_ topic: TopicID, _ continuation: AsyncStream<SubscriptionMessage>.Continuation) {
         if closedError != nil { return continuation.finish() }
         subscriptions[topic]?.continuation.finish()
-        subscriptions[topic] = (continuation, DuplicateFilter())
+        subscriptions[topic] = (continuation, DuplicateFilter(), CausalOrder())
     }
 
     func removeSubscription(_ topic: TopicID) {
