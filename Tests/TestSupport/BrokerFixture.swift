@@ -11,6 +11,8 @@ public final class BrokerFixture: @unchecked Sendable {
     public let loop: EventLoop
     public let address: String
     public let dataDirectory: String
+    /// The peer listener's address, when configured with `peerListen`.
+    public let peerAddress: String?
     private var broker: Broker?
 
     public init(configure: (inout BrokerConfiguration) -> Void = { _ in }) async throws {
@@ -23,22 +25,23 @@ public final class BrokerFixture: @unchecked Sendable {
         let loop = try EventLoop.startThread()
         self.loop = loop
         let identity = SigningKeyPair()
-        let started: Result<(Broker, String), BrokerError> = await withCheckedContinuation { continuation in
+        let started: Result<(Broker, String, String?), BrokerError> = await withCheckedContinuation { continuation in
             loop.execute {
                 do throws(BrokerError) {
                     var logger = Logger(label: "test-broker")
                     logger.logLevel = .warning
                     let broker = try Broker(identity: identity, configuration: settings, loop: loop, logger: logger)
                     let bound = try broker.start()
-                    continuation.resume(returning: .success((broker, "127.0.0.1:\(bound.port)")))
+                    continuation.resume(returning: .success((broker, "127.0.0.1:\(bound.port)", broker.peerAddress?.text)))
                 } catch {
                     continuation.resume(returning: .failure(error))
                 }
             }
         }
-        let (broker, address) = try started.get()
+        let (broker, address, peerAddress) = try started.get()
         self.broker = broker
         self.address = address
+        self.peerAddress = peerAddress
     }
 
     /// Counters, read on the loop.

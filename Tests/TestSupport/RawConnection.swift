@@ -54,6 +54,14 @@ public final class RawConnection: @unchecked Sendable {
         return try EdgeMessage.decode(plaintext)
     }
 
+    public func send(_ message: PeerMessage) throws { try send(message: message.encoded()) }
+
+    /// Reads and decrypts one message from a peer link.
+    public func receivePeerMessage() throws -> PeerMessage {
+        guard case let .message(plaintext) = try channel!.receive(try readFrame()) else { throw EventLoopError("not a message") }
+        return try PeerMessage.decode(plaintext)
+    }
+
     /// Writes raw bytes to the socket.
     public func write(raw bytes: [UInt8]) throws {
         var offset = 0
