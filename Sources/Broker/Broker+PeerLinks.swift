@@ -184,20 +184,7 @@ extension Broker {
                 return
             }
             let ticket = link.enqueue(message, verified: false)
-            let bound = LoopBound((broker: self, link: link), loop: loop)
-            verifiers.submit { [loop] in
-                let verification: EdgeSession.Verification
-                do throws(WireError) {
-                    try event.verifySignature()
-                    verification = .valid
-                } catch {
-                    verification = .invalid(error.message)
-                }
-                loop.execute {
-                    let (broker, link) = bound.value
-                    broker.verified(ticket: ticket, verification, on: link)
-                }
-            }
+            verifyOffLoop(event) { [self, link] verification in verified(ticket: ticket, verification, on: link) }
             return
         default:
             break

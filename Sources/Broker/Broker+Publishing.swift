@@ -12,7 +12,12 @@ extension Broker {
         }
         let ticket = session.enqueuePublish(request: request, event: event)
         if session.publishesInFlight >= configuration.maximumPendingPublishes { session.connection.pauseReading() }
-        let bound = LoopBound((broker: self, session: session), loop: loop)
+        verifyOffLoop(event) { [self, session] verification in verified(ticket: ticket, verification, on: session) }
+    }
+
+    /// Checks an event's signature on a verifier thread; `done` runs on the loop with the outcome.
+    func verifyOffLoop(_ event: SignedEvent, done: @escaping (EdgeSession.Verification) -> Void) {
+        let bound = LoopBound(done, loop: loop)
         verifiers.submit { [loop] in
             let verification: EdgeSession.Verification
             do throws(WireError) {
@@ -21,10 +26,7 @@ extension Broker {
             } catch {
                 verification = .invalid(error.message)
             }
-            loop.execute {
-                let (broker, session) = bound.value
-                broker.verified(ticket: ticket, verification, on: session)
-            }
+            loop.execute { bound.value(verification) }
         }
     }
 
