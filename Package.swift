@@ -41,7 +41,7 @@ let package = Package(
             "Wire", "Overlay", "Store", "EventLoop", "Platform", "Sodium",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "PolderClient", dependencies: ["Wire", "EventLoop", "Platform", "Sodium"]),
+        .target(name: "PolderClient", dependencies: ["Wire", "Overlay", "EventLoop", "Platform", "Sodium"]),
 
         // Executables.
         .executableTarget(name: "polderd", dependencies: [

@@ -35,10 +35,7 @@ struct StoreArchive: EventArchive {
     func floor(topic: TopicID, publisher: PeerID) -> UInt64? {
         let stored = (try? store.floor(topic: topic, publisher: publisher)) ?? nil
         let pending = waiting(topic: topic, publisher: publisher).map(\.event.sequence).min()
-        switch (stored, pending) {
-        case let (stored?, pending?): return min(stored, pending)
-        case let (stored, pending): return stored ?? pending
-        }
+        return [stored, pending].compactMap { $0 }.min()
     }
 
     private func waiting(topic: TopicID, publisher: PeerID) -> [SignedEvent] {

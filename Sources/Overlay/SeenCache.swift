@@ -1,5 +1,5 @@
 /// A bounded set that forgets its oldest members first: which events were already seen, so that
-/// each is forwarded once.
+/// a broker forwards each once and a client hands each to the application once.
 public struct SeenCache<Element: Hashable & Sendable>: Sendable {
     public let capacity: Int
     private var members: Set<Element> = []

@@ -1,4 +1,5 @@
 import EventLoop
+import Overlay
 import Sodium
 import Wire
 
@@ -12,7 +13,7 @@ final class ClientConnection {
     private var channel: SecureChannel
     private var nextRequest: UInt32 = 1
     private var pending: [UInt32: (Reply) -> Void] = [:]
-    private var subscriptions: [TopicID: (continuation: AsyncStream<SubscriptionMessage>.Continuation, filter: DuplicateFilter,
+    private var subscriptions: [TopicID: (continuation: AsyncStream<SubscriptionMessage>.Continuation, filter: SeenCache<EventID>,
                                           order: CausalOrder)] = [:]
     /// Acknowledgements not yet sent, by topic; sent together shortly after the first.
     private var pendingAcks: [TopicID: UInt64] = [:]
@@ -92,7 +93,7 @@ final class ClientConnection {
             if verifyDeliveries {
                 do { try event.verifySignature() } catch { return }  // never hand a forged event to the application
             }
-            guard subscriptions[topic]!.filter.admit(event.id) else {
+            guard subscriptions[topic]!.filter.insert(event.id) else {
                 return acknowledge(topic, through: position)  // a duplicate: already handed out
             }
             for ready in subscriptions[topic]!.order.take(event, position: position) {
@@ -123,7 +124,7 @@ final class ClientConnection {
     func addSubscription(_ topic: TopicID, _ continuation: AsyncStream<SubscriptionMessage>.Continuation) {
         if closedError != nil { return continuation.finish() }
         subscriptions[topic]?.continuation.finish()
-        subscriptions[topic] = (continuation, DuplicateFilter(), CausalOrder())
+        subscriptions[topic] = (continuation, SeenCache(capacity: 65_536), CausalOrder())
     }
 
     func removeSubscription(_ topic: TopicID) {

@@ -24,29 +24,3 @@ public struct Subscription: AsyncSequence, Sendable {
         messages.makeAsyncIterator()
     }
 }
-
-/// Remembers the most recent event IDs so that an event delivered twice (at-least-once delivery
-/// after a crash or a resumed session) reaches the application once.
-struct DuplicateFilter {
-    private var seen: Set<EventID> = []
-    private var order: [EventID] = []
-    private var oldest = 0
-    let capacity: Int
-
-    init(capacity: Int = 65_536) {
-        self.capacity = capacity
-    }
-
-    /// Returns false if `id` was seen already; otherwise remembers it.
-    mutating func admit(_ id: EventID) -> Bool {
-        guard seen.insert(id).inserted else { return false }
-        if order.count < capacity {
-            order.append(id)
-        } else {
-            seen.remove(order[oldest])
-            order[oldest] = id
-            oldest = (oldest + 1) % capacity
-        }
-        return true
-    }
-}
