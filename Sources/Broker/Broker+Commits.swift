@@ -6,6 +6,8 @@ extension Broker {
     func committed(_ outcome: CommitOutcome) {
         statistics.commits += 1
         statistics.committedOperations += outcome.batchSize
+        statistics.commitSeconds.record(Double(outcome.commitNanoseconds) / 1e9)
+        statistics.commitBatchSize.record(Double(outcome.batchSize))
         for (reason, count) in outcome.pruned { statistics.eventsPruned[reason, default: 0] += count }
         if let full = outcome.storageFull {
             logger.warning("refusing new data: \(full.message)")

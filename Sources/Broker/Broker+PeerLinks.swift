@@ -53,6 +53,7 @@ extension Broker {
 
     @discardableResult
     private func adopt(_ connection: Connection, direction: PeerLink.Direction, expected: PeerID?) -> PeerLink {
+        connection.traffic = peerTraffic
         let channel = SecureChannel(role: direction == .inbound ? .responder : .initiator, identity: identity,
                                     noiseStaticKey: noiseStaticKey, proof: identityProof)
         let link = PeerLink(number: newNumber(), connection: connection, channel: channel, direction: direction, expected: expected,

@@ -8,7 +8,7 @@ extension Broker {
     /// arrival order and are acknowledged once committed.
     func publish(_ event: SignedEvent, request: UInt32, from session: EdgeSession) {
         if let problem = admissionProblem(event.event) {
-            return session.send(.error(request: request, code: problem.code, text: problem.text))
+            return answer(request, refusing: problem, to: session)
         }
         let ticket = session.enqueuePublish(request: request, event: event)
         if session.publishesInFlight >= configuration.maximumPendingPublishes { session.connection.pauseReading() }
@@ -17,8 +17,12 @@ extension Broker {
 
     /// Checks an event's signature on a verifier thread; `done` runs on the loop with the outcome.
     func verifyOffLoop(_ event: SignedEvent, done: @escaping (EdgeSession.Verification) -> Void) {
-        let bound = LoopBound(done, loop: loop)
+        let bound = LoopBound({ [unowned self] (verification: EdgeSession.Verification, seconds: Double) in
+            statistics.signatureVerifySeconds.record(seconds)
+            done(verification)
+        }, loop: loop)
         verifiers.submit { [loop] in
+            let started = Environment.monotonicNanoseconds()
             let verification: EdgeSession.Verification
             do throws(WireError) {
                 try event.verifySignature()
@@ -26,8 +30,15 @@ extension Broker {
             } catch {
                 verification = .invalid(error.message)
             }
-            loop.execute { bound.value(verification) }
+            let seconds = Double(Environment.monotonicNanoseconds() - started) / 1e9
+            loop.execute { bound.value(verification, seconds) }
         }
+    }
+
+    /// Answers a publish with an error, counting it by code.
+    func answer(_ request: UInt32, refusing problem: (code: ErrorCode, text: String), to session: EdgeSession?) {
+        statistics.publishesRefused[problem.code, default: 0] += 1
+        session?.send(.error(request: request, code: problem.code, text: problem.text))
     }
 
     func admissionProblem(_ event: Event) -> (code: ErrorCode, text: String)? {
@@ -67,12 +78,13 @@ extension Broker {
     private func accept(_ event: SignedEvent, request: UInt32, from session: EdgeSession) {
         // The descriptor may have changed while the signature was checked.
         if let problem = admissionProblem(event.event) {
-            return session.send(.error(request: request, code: problem.code, text: problem.text))
+            return answer(request, refusing: problem, to: session)
         }
         let head = overlay.causal.head(topic: event.event.topic, publisher: event.event.publisher)?.sequence ?? 0
         if event.event.sequence > head + 1 {
-            return session.send(.error(request: request, code: .sequenceConflict,
-                                       text: "sequence \(event.event.sequence) leaves a gap: the publisher's last is \(head), so the next is \(head + 1)"))
+            return answer(request, refusing: (.sequenceConflict,
+                                              "sequence \(event.event.sequence) leaves a gap: the publisher's last is \(head), so the next is \(head + 1)"),
+                          to: session)
         }
         serve(event.event.topic)
         localPublishes[event.id] = (session.number, request)
@@ -88,16 +100,16 @@ extension Broker {
             if durable {
                 session.send(.publishAck(request: request, eventID: event.id))
             } else {
-                session.send(.error(request: request, code: .overloaded, text: "the event is being stored; retry shortly"))
+                answer(request, refusing: (.overloaded, "the event is being stored; retry shortly"), to: session)
             }
         case .equivocation(let existing):
             answered(event, session: session)
-            session.send(.error(request: request, code: .sequenceConflict, text: """
+            answer(request, refusing: (.sequenceConflict, """
                 sequence \(event.event.sequence) is not after the publisher's last, \(head): event \(existing) already has it
-                """))
+                """), to: session)
         case .overflow:
             answered(event, session: session)
-            session.send(.error(request: request, code: .overloaded, text: "too many events wait for their dependencies; retry later"))
+            answer(request, refusing: (.overloaded, "too many events wait for their dependencies; retry later"), to: session)
         }
         perform(actions)
     }
@@ -126,14 +138,15 @@ extension Broker {
             session?.send(.publishAck(request: request, eventID: event.id))  // a retry of the last event
         case .sequenceConflict(let head):
             if session == nil { logger.debug("the store refused event \(event.id) after its publisher's head \(head.sequence)") }
-            session?.send(.error(request: request, code: .sequenceConflict,
-                                 text: "sequence \(event.event.sequence) is not after the publisher's last, \(head.sequence)"))
+            answer(request, refusing: (.sequenceConflict, "sequence \(event.event.sequence) is not after the publisher's last, \(head.sequence)"),
+                   to: session)
         case .failed(let error):
             let full = error.kind == .mapFull || error.kind == .diskFull
             if full { statistics.publishesRefusedForSpace += 1 }
             if session == nil { logger.error("cannot store event \(event.id) released by the overlay: \(error.message)") }
-            session?.send(.error(request: request, code: full ? .storageFull : .internalError,
-                                 text: full ? "the broker's store is full; publishing is refused until space is freed" : "the broker could not store the event: \(error.message)"))
+            answer(request, refusing: (full ? .storageFull : .internalError,
+                                       full ? "the broker's store is full; publishing is refused until space is freed" : "the broker could not store the event: \(error.message)"),
+                   to: session)
         case .stored, .staleDescriptor:
             logger.error("the store answered a publish with \(result)")
         }

@@ -12,14 +12,15 @@ import Wire
 /// and both come back through `EventLoop.execute`.
 public final class Broker {
     public let identity: SigningKeyPair
-    public let configuration: BrokerConfiguration
+    /// What the broker runs with; `reconfigure` changes the parts that may change at run time.
+    public private(set) var configuration: BrokerConfiguration
     let loop: EventLoop
     let logger: Logger
     let verifiers: WorkerPool
     let store: BrokerStore
     let noiseStaticKey = KeyAgreementKeyPair()
     let identityProof: IdentityProof
-    private var listener: Listener?
+    private(set) var listener: Listener?
     var sessions: [UInt64: EdgeSession] = [:]
     var topics: TopicTable
     var durableSessions: DurableSessions
@@ -29,7 +30,15 @@ public final class Broker {
     private(set) var shuttingDown = false
     private var shutdownTimer: Timer?
     private var maintenanceTimer: Timer?
-    private let connectionOptions: Connection.Options
+    private var connectionOptions: Connection.Options
+    /// Traffic of client connections and of peer links, for metrics.
+    let clientTraffic = TrafficTally()
+    let peerTraffic = TrafficTally()
+    var httpServer: HTTPServer?
+    /// Where the observability endpoints are served, once started.
+    public private(set) var httpAddress: SocketAddress?
+    /// When the broker started (monotonic nanoseconds), for uptime.
+    let startedAt = Environment.monotonicNanoseconds()
 
     // Overlay (Broker+Overlay, Broker+PeerLinks).
     var overlay: OverlayNode
@@ -73,6 +82,15 @@ public final class Broker {
         public var publishesRefusedForSpace = 0
         public var commits = 0
         public var committedOperations = 0
+        /// Seconds per store commit (with fsync), and operations per commit.
+        public var commitSeconds = Histogram(bounds: Histogram.secondsBounds)
+        public var commitBatchSize = Histogram(bounds: Histogram.sizeBounds)
+        /// Seconds per event signature check on a verifier thread.
+        public var signatureVerifySeconds = Histogram(bounds: Histogram.secondsBounds)
+        /// Publishes answered with an error, by error code.
+        public var publishesRefused: [ErrorCode: UInt64] = [:]
+        /// Client connections the broker ended, by reason (idle, limit, slow consumer, bad input…).
+        public var connectionsClosed: [String: UInt64] = [:]
         public var peerLinksEstablished = 0
         /// Events released by the overlay that came from peers.
         public var eventsFromPeers = 0
@@ -101,8 +119,7 @@ public final class Broker {
         self.logger = logger
         do { verifiers = try WorkerPool(threads: configuration.verifierThreads) } catch { throw BrokerError("\(error)") }
         identityProof = IdentityProof(identity: identity, noiseStaticKey: noiseStaticKey.publicKey)
-        connectionOptions = Connection.Options(maximumFrameLength: Limits.maximumFrameLength, outputLimit: configuration.outputLimit,
-                                               writeLowWaterMark: configuration.deliveryBuffer / 4)
+        connectionOptions = Self.clientConnectionOptions(configuration)
         // Peers get a larger output allowance: a sync answer is up to 512 events.
         peerConnectionOptions = Connection.Options(maximumFrameLength: Limits.maximumFrameLength,
                                                    outputLimit: max(configuration.outputLimit, 64 << 20))
@@ -135,6 +152,18 @@ public final class Broker {
         logger.info("store holds \(contents.descriptors.count) topic(s), \(events) event(s), \(contents.sessions.count) durable session(s)")
     }
 
+    private static func clientConnectionOptions(_ configuration: BrokerConfiguration) -> Connection.Options {
+        Connection.Options(maximumFrameLength: configuration.maximumFrameLength, outputLimit: configuration.outputLimit,
+                           writeLowWaterMark: configuration.deliveryBuffer / 4, maximumFrameRate: configuration.maximumMessageRate)
+    }
+
+    /// Takes the settings that may change at run time from `new` (limits, quotas, the bootstrap
+    /// list); connection limits apply to connections accepted from now on.
+    public func reconfigure(_ new: BrokerConfiguration) {
+        configuration.takeReloadable(from: new)
+        connectionOptions = Self.clientConnectionOptions(configuration)
+    }
+
     /// Binds the listener and starts maintenance; returns the address actually bound.
     @discardableResult
     public func start() throws(BrokerError) -> SocketAddress {
@@ -159,6 +188,9 @@ public final class Broker {
             advertisedAddress = configuration.peerAdvertise ?? bound.text
             logger.notice("listening for peers on \(bound), advertised as \(advertisedAddress)")
         }
+        if let httpListen = configuration.httpListen {
+            httpAddress = try startHTTP(httpListen)
+        }
         refreshProfile()
         startOverlay()
         return edgeAddress
@@ -171,6 +203,8 @@ public final class Broker {
         shuttingDown = true
         listener?.close()
         listener = nil
+        httpServer?.close()
+        httpServer = nil
         maintenanceTimer?.cancel()
         peerListener?.close()
         peerListener = nil
@@ -209,10 +243,12 @@ public final class Broker {
     private func accept(socket: Int32, peer: SocketAddress) {
         let connection = Connection(loop: loop, socket: socket, peer: peer, options: connectionOptions)
         guard !shuttingDown, sessions.count < configuration.maximumConnections else {
-            logger.warning("refusing connection from \(peer): \(shuttingDown ? "shutting down" : "connection limit reached")")
+            logger.warning("refusing connection from \(peer): \(shuttingDown ? "shutting down" : "connection limit of \(configuration.maximumConnections) reached")")
+            statistics.connectionsClosed[shuttingDown ? "shutting_down" : "connection_limit", default: 0] += 1
             connection.close()
             return
         }
+        connection.traffic = clientTraffic
         statistics.connectionsAccepted += 1
         let channel = SecureChannel(role: .responder, identity: identity, noiseStaticKey: noiseStaticKey, proof: identityProof)
         let session = EdgeSession(number: newNumber(), connection: connection, channel: channel)
@@ -224,17 +260,19 @@ public final class Broker {
         }
         connection.onOutputOverflow = { [unowned self, unowned session] in
             statistics.slowConsumersDisconnected += 1
+            statistics.connectionsClosed["slow_consumer", default: 0] += 1
             logger.warning("disconnecting \(session.label): \(session.connection.queuedOutput) bytes queued and not read")
             session.close(afterSending: nil)
             session.connection.close()
             closed(session, reason: .closedLocally)
         }
         connection.onFrameTooLarge = { [unowned self, unowned session] length in
-            refuse(session, .frameTooLarge, "frame of \(length) bytes exceeds the limit of \(Limits.maximumFrameLength)")
+            refuse(session, .frameTooLarge, "frame of \(length) bytes exceeds the limit of \(configuration.maximumFrameLength)")
         }
         let timer = Timer(loop: loop) { [unowned self, unowned session] in
             if session.identity == nil {
                 logger.info("closing \(session.label): no handshake within \(configuration.handshakeTimeout) s")
+                statistics.connectionsClosed["handshake_timeout", default: 0] += 1
                 session.connection.close()
                 closed(session, reason: .closedLocally)
             }
@@ -259,6 +297,7 @@ public final class Broker {
     /// Answers bad input with an error frame and closes only this connection.
     func refuse(_ session: EdgeSession, _ code: ErrorCode, _ text: String) {
         statistics.eventsRejected += code == .badSignature ? 1 : 0
+        statistics.connectionsClosed[code.metricLabel, default: 0] += 1
         logger.info("refusing \(session.label): \(code.name): \(text)")
         session.close(afterSending: (code, text))
     }
@@ -271,6 +310,7 @@ public final class Broker {
         } catch {
             if session.identity == nil {
                 // No channel to answer on: the handshake itself failed.
+                statistics.connectionsClosed["handshake_failed", default: 0] += 1
                 logger.info("handshake with \(session.label) failed: \(error.message)")
                 session.connection.close()
                 closed(session, reason: .error(error.message))
@@ -359,6 +399,19 @@ public final class Broker {
         store.submit([.prune])
         expireAbandonedSessions()
         saveDirtySessions()
+        closeIdleConnections()
+    }
+
+    /// Ends client connections that sent nothing (not even a ping) for the idle timeout.
+    private func closeIdleConnections() {
+        guard configuration.idleTimeout > 0 else { return }
+        let now = Environment.monotonicNanoseconds()
+        let limit = UInt64(configuration.idleTimeout * 1e9)
+        for session in sessions.values where !session.isClosing && now &- session.connection.lastReceived > limit {
+            logger.info("closing \(session.label): idle for \(configuration.idleTimeout) s")
+            statistics.connectionsClosed["idle", default: 0] += 1
+            session.close(afterSending: (.idle, "no message for \(configuration.idleTimeout) s; send a ping at least every \(configuration.idleTimeout / 2) s"))
+        }
     }
 }
 

@@ -21,6 +21,13 @@ public struct BrokerConfiguration: Sendable {
     public var handshakeTimeout = 10.0
     /// Most clients connected at once; further connections are closed at once.
     public var maximumConnections = 10_000
+    /// Largest frame a client may send (at most the protocol's 65,535); larger is error 2.
+    public var maximumFrameLength = Limits.maximumFrameLength
+    /// Frames per second one client may send (0: no limit); beyond it the broker reads that
+    /// connection more slowly (TCP back-pressure), it does not drop anything.
+    public var maximumMessageRate = 20_000
+    /// Seconds a client may send nothing (not even a ping) before it is disconnected (0: never).
+    public var idleTimeout = 300.0
     /// Seconds to let clients drain on shutdown before closing anyway.
     public var shutdownGrace = 2.0
     /// The broker's retention limits per topic (0: no limit); a topic may ask for less.
@@ -44,6 +51,26 @@ public struct BrokerConfiguration: Sendable {
     public var overlayPeriod = 1.0
     /// Most links to other brokers at once.
     public var maximumPeerLinks = 256
+    /// Where `/healthz`, `/metrics` and `/v1/info` are served over HTTP; nil: not at all.
+    public var httpListen: String?
+
+    /// Takes the settings that may change while the broker runs (limits, quotas, bootstrap list)
+    /// from `new`, leaving the rest as they are.
+    public mutating func takeReloadable(from new: BrokerConfiguration) {
+        outputLimit = new.outputLimit
+        deliveryBuffer = new.deliveryBuffer
+        maximumPendingPublishes = new.maximumPendingPublishes
+        handshakeTimeout = new.handshakeTimeout
+        maximumConnections = new.maximumConnections
+        maximumFrameLength = new.maximumFrameLength
+        maximumMessageRate = new.maximumMessageRate
+        idleTimeout = new.idleTimeout
+        shutdownGrace = new.shutdownGrace
+        sessionQuota = new.sessionQuota
+        sessionExpiry = new.sessionExpiry
+        bootstrap = new.bootstrap
+        maximumPeerLinks = new.maximumPeerLinks
+    }
 
     public init() {}
 }

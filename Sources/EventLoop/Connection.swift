@@ -1,4 +1,5 @@
 import CLibevent
+import Platform
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,12 +37,16 @@ public final class Connection {
         public var readHighWaterMark: Int
         /// `onDrained` fires when queued output falls to this many bytes.
         public var writeLowWaterMark: Int
+        /// Frames per second taken from the peer (0: no limit); faster input waits in the socket.
+        public var maximumFrameRate: Int
 
-        public init(maximumFrameLength: Int, outputLimit: Int = 8 << 20, readHighWaterMark: Int = 256 << 10, writeLowWaterMark: Int = 0) {
+        public init(maximumFrameLength: Int, outputLimit: Int = 8 << 20, readHighWaterMark: Int = 256 << 10, writeLowWaterMark: Int = 0,
+                    maximumFrameRate: Int = 0) {
             self.maximumFrameLength = maximumFrameLength
             self.outputLimit = outputLimit
             self.readHighWaterMark = max(readHighWaterMark, maximumFrameLength + 4)
             self.writeLowWaterMark = writeLowWaterMark
+            self.maximumFrameRate = maximumFrameRate
         }
     }
 
@@ -67,11 +72,20 @@ public final class Connection {
     }
     private var readingStopped = false
     private var readingPaused = false
+    private let loop: EventLoop
+    /// Paces input to `maximumFrameRate`; nil without a limit.
+    private var rateLimit: TokenBucket?
+    private var throttleTimer: Timer?
+    /// Where this connection's traffic is counted, if anywhere.
+    public var traffic: TrafficTally?
+    /// When a frame last arrived (monotonic nanoseconds; the connection's creation before that).
+    public private(set) var lastReceived = Environment.monotonicNanoseconds()
 
     /// Wraps an accepted socket.
     public init(loop: EventLoop, socket: Int32, peer: SocketAddress, options: Options) {
         self.options = options
         self.peer = peer
+        self.loop = loop
         setNoDelay(socket)
         bufferEvent = bufferevent_socket_new(loop.base, socket, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue))
         configure()
@@ -82,6 +96,7 @@ public final class Connection {
                 completion: @escaping (EventLoopError?) -> Void) {
         self.options = options
         self.peer = address
+        self.loop = loop
         connectHandler = completion
         bufferEvent = bufferevent_socket_new(loop.base, -1, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue))
         configure()
@@ -98,6 +113,10 @@ public final class Connection {
     }
 
     private func configure() {
+        if options.maximumFrameRate > 0 {
+            let rate = Double(options.maximumFrameRate)
+            rateLimit = TokenBucket(rate: rate, burst: max(rate / 10, 64), now: lastReceived)
+        }
         let context = Unmanaged.passUnretained(self).toOpaque()
         bufferevent_setcb(bufferEvent, readCallback, writeCallback, eventCallback, context)
         bufferevent_setwatermark(bufferEvent, Int16(EV_READ), 0, options.readHighWaterMark)
@@ -125,6 +144,10 @@ public final class Connection {
         var prefix = UInt32(body.count).bigEndian
         evbuffer_add(output, &prefix, 4)
         body.withUnsafeBytes { _ = evbuffer_add(output, $0.baseAddress, $0.count) }
+        if let traffic {
+            traffic.bytesSent &+= UInt64(4 + body.count)
+            traffic.framesSent &+= 1
+        }
         if evbuffer_get_length(output) > options.outputLimit { onOutputOverflow() }
     }
 
@@ -132,6 +155,8 @@ public final class Connection {
     public func close() {
         if let bufferEvent { bufferevent_free(bufferEvent) }
         bufferEvent = nil
+        throttleTimer?.cancel()
+        throttleTimer = nil
     }
 
     /// Stops reading, sends what is queued, then closes and calls `onClose(.closedLocally)`.
@@ -167,14 +192,15 @@ public final class Connection {
     public func resumeReading() {
         guard let bufferEvent, readingPaused else { return }
         readingPaused = false
-        guard !readingStopped, !closing else { return }
+        guard !readingStopped, !closing, throttleTimer == nil else { return }
         bufferevent_enable(bufferEvent, Int16(EV_READ))
         readable()  // frames already buffered get no new read event
     }
 
     fileprivate func readable() {
-        guard let bufferEvent else { return }
+        guard let bufferEvent, throttleTimer == nil else { return }
         let input = bufferevent_get_input(bufferEvent)
+        let now = Environment.monotonicNanoseconds()
         while self.bufferEvent != nil, !closing, !readingStopped, !readingPaused {
             let available = evbuffer_get_length(input)
             if available < 4 { return }
@@ -188,6 +214,15 @@ public final class Connection {
                 return
             }
             if available < 4 + length { return }
+            if let wait = rateLimit?.take(now: now) {
+                throttle(for: wait)
+                return
+            }
+            lastReceived = now
+            if let traffic {
+                traffic.bytesReceived &+= UInt64(4 + length)
+                traffic.framesReceived &+= 1
+            }
             evbuffer_drain(input, 4)
             let body = [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
                 if length > 0 { evbuffer_remove(input, buffer.baseAddress, length) }
@@ -195,6 +230,20 @@ public final class Connection {
             }
             onFrame(body)
         }
+    }
+
+    /// Stops reading for `seconds` because the peer sends faster than `maximumFrameRate`.
+    private func throttle(for seconds: Double) {
+        guard let bufferEvent else { return }
+        bufferevent_disable(bufferEvent, Int16(EV_READ))
+        let timer = Timer(loop: loop) { [unowned self] in
+            throttleTimer = nil
+            guard let bufferEvent = self.bufferEvent, !readingStopped, !closing else { return }
+            if !readingPaused { bufferevent_enable(bufferEvent, Int16(EV_READ)) }
+            readable()
+        }
+        timer.schedule(after: max(seconds, 0.001))
+        throttleTimer = timer
     }
 
     fileprivate func writable() {

@@ -1,5 +1,6 @@
 import EventLoop
 import Overlay
+import Platform
 import Sodium
 import Wire
 
@@ -23,6 +24,11 @@ final class ClientConnection {
     private var connectTimer: Timer?
     private var closedError: ClientError?
     private let verifyDeliveries: Bool
+    /// Pings a broker that has heard nothing from us for `keepAliveAfter`, so that its idle
+    /// timeout (default 300 s) does not end a quiet subscriber.
+    private var keepAliveTimer: Timer?
+    private var lastSent = Environment.monotonicNanoseconds()
+    private static let keepAliveAfter: UInt64 = 60_000_000_000
 
     init(loop: EventLoop, identity: SigningKeyPair, verifyDeliveries: Bool) {
         self.loop = loop
@@ -69,6 +75,7 @@ final class ClientConnection {
             for frame in frames { connection?.send(frame: frame) }
             connectTimer?.cancel()
             connectTimer = nil
+            startKeepAlive()
             connectContinuation?.resume(returning: .success(peer))
             connectContinuation = nil
         case .message(let plaintext):
@@ -161,7 +168,16 @@ final class ClientConnection {
         connection.closeAfterFlush()
     }
 
+    private func startKeepAlive() {
+        let timer = Timer(loop: loop, repeating: true) { [unowned self] in
+            if Environment.monotonicNanoseconds() - lastSent >= Self.keepAliveAfter { send(.ping(nonce: 0)) }  // request numbers start at 1
+        }
+        timer.schedule(after: 15)
+        keepAliveTimer = timer
+    }
+
     private func send(_ message: EdgeMessage) {
+        lastSent = Environment.monotonicNanoseconds()
         do {
             connection?.send(frame: try channel.seal(message.encoded()))
         } catch {
@@ -177,6 +193,8 @@ final class ClientConnection {
         connectTimer = nil
         ackTimer?.cancel()
         ackTimer = nil
+        keepAliveTimer?.cancel()
+        keepAliveTimer = nil
         connection?.close()
         connection = nil
         connectContinuation?.resume(returning: .failure(error))

@@ -14,7 +14,7 @@ public enum DropReason: UInt8, Sendable, CaseIterable {
     /// The durable session was abandoned for longer than the broker keeps sessions.
     case sessionExpired = 6
 
-    /// A short name for logs, metrics and CLI messages.
+    /// A short name for logs and CLI messages.
     public var name: String {
         switch self {
         case .expired: "expired"
@@ -23,6 +23,18 @@ public enum DropReason: UInt8, Sendable, CaseIterable {
         case .retentionAge: "retention (age)"
         case .sessionQuota: "session quota"
         case .sessionExpired: "session expired"
+        }
+    }
+
+    /// The reason as a metric label: `retention_count`.
+    public var metricLabel: String {
+        switch self {
+        case .expired: "expired"
+        case .retentionCount: "retention_count"
+        case .retentionBytes: "retention_bytes"
+        case .retentionAge: "retention_age"
+        case .sessionQuota: "session_quota"
+        case .sessionExpired: "session_expired"
         }
     }
 }

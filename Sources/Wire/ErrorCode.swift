@@ -32,6 +32,8 @@ public enum ErrorCode: UInt16, Sendable, CaseIterable {
     case storageFull = 15
     /// Another connection is attached to this durable session.
     case sessionInUse = 16
+    /// The client sent nothing, not even a ping, for the broker's idle timeout.
+    case idle = 17
 
     /// A short name for logs and CLI messages.
     public var name: String {
@@ -52,6 +54,12 @@ public enum ErrorCode: UInt16, Sendable, CaseIterable {
         case .shuttingDown: "shutting down"
         case .storageFull: "storage full"
         case .sessionInUse: "session in use"
+        case .idle: "idle"
         }
+    }
+
+    /// The name as a metric label: `bad_signature`.
+    public var metricLabel: String {
+        String(name.map { $0 == " " ? "_" : $0 })
     }
 }
