@@ -4,7 +4,10 @@ import TOMLKit
 /// Reads polderd's TOML configuration file (TOML 1.0, parsed by toml++ through TOMLKit) into
 /// settings and values; every key must be a known setting, in its section.
 enum ConfigurationFile {
-    static func read(_ path: String) throws(ConfigurationError) -> [(setting: Setting, value: ConfigurationValue)] {
+    /// The values of known keys, and a problem for each unknown one.
+    typealias Contents = (entries: [(setting: Setting, value: ConfigurationValue)], problems: [ConfigurationError.Problem])
+
+    static func read(_ path: String) throws(ConfigurationError) -> Contents {
         let text: String
         do { text = try FileSystem.readText(path) } catch {
             throw ConfigurationError(place: path, key: nil, "cannot read the configuration file: \(error)")
@@ -12,8 +15,8 @@ enum ConfigurationFile {
         return try parse(text, place: path)
     }
 
-    /// Parses TOML `text`; `place` names it in errors.
-    static func parse(_ text: String, place: String) throws(ConfigurationError) -> [(setting: Setting, value: ConfigurationValue)] {
+    /// Parses TOML `text`; `place` names it in errors. Text that is not TOML throws.
+    static func parse(_ text: String, place: String) throws(ConfigurationError) -> Contents {
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -47,8 +50,7 @@ enum ConfigurationFile {
                 take(key, value)
             }
         }
-        guard problems.isEmpty else { throw ConfigurationError(problems) }
-        return entries
+        return (entries, problems)
     }
 
     private static func convert(_ value: TOMLValueConvertible) -> ConfigurationValue {

@@ -16,7 +16,9 @@ public struct DaemonSettings: Sendable {
         var problems: [ConfigurationError.Problem] = []
         if let file {
             do {
-                for entry in try ConfigurationFile.read(file) {
+                let contents = try ConfigurationFile.read(file)
+                problems += contents.problems
+                for entry in contents.entries {
                     settings.assign(entry.value, to: entry.setting, place: file, problems: &problems)
                 }
             } catch {

@@ -111,15 +111,18 @@ final class Polderd: @unchecked Sendable {
     let namespace: String?
     /// The peer listener's address, when started with `--peer-listen`.
     let peerAddress: String?
+    /// The observability endpoints' address, when started with `--http-listen`.
+    let httpAddress: String?
 
     /// Starts a broker; pass the `directory` of an earlier one to restart it on the same data.
-    init(extraArguments: [String] = [], directory: URL? = nil, dataDirectory: URL? = nil, namespace: String? = nil) async throws {
+    init(extraArguments: [String] = [], directory: URL? = nil, dataDirectory: URL? = nil, namespace: String? = nil,
+         environment: [String: String] = [:]) async throws {
         self.directory = directory ?? temporaryDirectory()
         self.dataDirectory = dataDirectory ?? self.directory.appendingPathComponent("data")
         self.namespace = namespace
         arguments = extraArguments
         child = try ChildProcess("polderd", ["--listen", "127.0.0.1:0", "--data-dir", self.dataDirectory.path] + extraArguments,
-                                 in: self.directory, namespace: namespace)
+                                 environment: environment, in: self.directory, namespace: namespace)
         try await child.waitForStderr("listening on ")
         let line = child.stderr.split(separator: "\n").first { $0.contains("listening on ") }!
         address = String(line.split(separator: " ").last!)
@@ -129,6 +132,13 @@ final class Polderd: @unchecked Sendable {
             peerAddress = String(peerLine.split(separator: " ").drop { $0 != "on" }.dropFirst().first!.dropLast())
         } else {
             peerAddress = nil
+        }
+        if extraArguments.contains("--http-listen") {
+            try await child.waitForStderr("serving /healthz")
+            let httpLine = child.stderr.split(separator: "\n").first { $0.contains("serving /healthz") }!
+            httpAddress = String(httpLine.split(separator: "/").last!)
+        } else {
+            httpAddress = nil
         }
     }
 

@@ -1,0 +1,87 @@
+import Broker
+import Platform
+import Sodium
+import TestSupport
+import Testing
+import Wire
+
+/// Limits that protect the broker from one client: idle timeout, frame size, message rate and
+/// the number of clients. Each case checks the others are still served.
+@Suite(.timeLimit(.minutes(1))) struct ConnectionHygieneTests {
+    @Test func aSilentClientIsToldItWasIdleAndDisconnected() async throws {
+        let broker = try await BrokerFixture {
+            $0.idleTimeout = 1
+            $0.maintenanceInterval = 0.1
+        }
+        let silent = try RawConnection(address: broker.address)
+        try silent.handshake(as: SigningKeyPair())
+        let chatty = try RawConnection(address: broker.address)
+        try chatty.handshake(as: SigningKeyPair())
+        let started = Environment.monotonicNanoseconds()
+        // The chatty one pings three times in the first second; the silent one then waits for its error.
+        for nonce in 1...3 {
+            try await Task.sleep(for: .milliseconds(300))
+            try chatty.send(EdgeMessage.ping(nonce: UInt64(nonce)))
+            #expect(try chatty.receive() == .pong(nonce: UInt64(nonce)))
+        }
+        guard case let .error(request, code, text) = try silent.receive() else {
+            Issue.record("expected an error")
+            return
+        }
+        #expect(request == 0 && code == .idle)
+        #expect(text.contains("no message for 1.0 s"))
+        #expect(Environment.monotonicNanoseconds() - started >= 900_000_000)
+        #expect(silent.isClosedByPeer())
+        try chatty.send(EdgeMessage.ping(nonce: 4))
+        #expect(try chatty.receive() == .pong(nonce: 4))
+        let closed = await broker.statistics().connectionsClosed
+        #expect(closed == ["idle": 1])
+        await broker.stop()
+    }
+
+    @Test func aFrameOverTheConfiguredLimitIsRefused() async throws {
+        let broker = try await BrokerFixture { $0.maximumFrameLength = 4096 }
+        let client = try RawConnection(address: broker.address)
+        try client.handshake(as: SigningKeyPair())
+        try client.writeFrame([UInt8](repeating: 7, count: 5000))
+        guard case let .error(_, code, text) = try client.receive() else {
+            Issue.record("expected an error")
+            return
+        }
+        #expect(code == .frameTooLarge)
+        #expect(text == "frame of 5000 bytes exceeds the limit of 4096")
+        #expect(client.isClosedByPeer())
+        let other = try RawConnection(address: broker.address)
+        try other.handshake(as: SigningKeyPair())
+        try other.send(EdgeMessage.ping(nonce: 1))
+        #expect(try other.receive() == .pong(nonce: 1))
+        await broker.stop()
+    }
+
+    /// Over the rate limit nothing is refused or lost: the broker just reads more slowly.
+    @Test func aClientOverTheMessageRateIsSlowedNotCut() async throws {
+        let broker = try await BrokerFixture { $0.maximumMessageRate = 100 }  // a burst of 64, then 100 per second
+        let client = try RawConnection(address: broker.address)
+        try client.handshake(as: SigningKeyPair())
+        let started = Environment.monotonicNanoseconds()
+        for nonce in 1...200 { try client.send(EdgeMessage.ping(nonce: UInt64(nonce))) }
+        for nonce in 1...200 { #expect(try client.receive() == .pong(nonce: UInt64(nonce))) }
+        // The handshake's frame and the 64-frame burst are free; the other 137 take 1.37 s at 100/s.
+        #expect(Environment.monotonicNanoseconds() - started >= 1_200_000_000)
+        await broker.stop()
+    }
+
+    @Test func connectionsOverTheMaximumAreClosedAtOnce() async throws {
+        let broker = try await BrokerFixture { $0.maximumConnections = 2 }
+        let first = try RawConnection(address: broker.address)
+        try first.handshake(as: SigningKeyPair())
+        let second = try RawConnection(address: broker.address)
+        try second.handshake(as: SigningKeyPair())
+        let third = try RawConnection(address: broker.address)
+        #expect(third.isClosedByPeer())
+        try first.send(EdgeMessage.ping(nonce: 9))
+        #expect(try first.receive() == .pong(nonce: 9))
+        #expect(await broker.statistics().connectionsClosed["connection_limit"] == 1)
+        await broker.stop()
+    }
+}
