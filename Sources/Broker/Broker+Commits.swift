@@ -19,7 +19,8 @@ extension Broker {
             switch pending {
             case let .publish(session, request, event):
                 published(event, result: result, request: request, session: sessions[session])
-            case .peerEvent(let event):
+            case let .peerEvent(event, fromPeer):
+                if fromPeer, case .appended = result { statistics.eventsAcceptedFromPeers += 1 }
                 published(event, result: result, request: 0, session: nil)
             case let .descriptor(session, request, descriptor):
                 storedDescriptor(descriptor, result: result, log: outcome.logs[descriptor.descriptor.topic], request: request,

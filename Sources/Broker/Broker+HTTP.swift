@@ -76,8 +76,8 @@ extension Broker {
         page.metric("polder_topics", "gauge", "Topics the broker holds a descriptor for.", Double(topics.all.count))
         page.metric("polder_topics_served", "gauge", "Topics the broker takes part in within the overlay.", Double(servedTopics.count))
         page.metric("polder_events_received_total", "counter", "Events accepted into the store, by origin.",
-                    samples: [([("origin", "client")], Double(statistics.eventsAccepted - statistics.eventsFromPeers)),
-                              ([("origin", "peer")], Double(statistics.eventsFromPeers))])
+                    samples: [([("origin", "client")], Double(statistics.eventsAccepted - statistics.eventsAcceptedFromPeers)),
+                              ([("origin", "peer")], Double(statistics.eventsAcceptedFromPeers))])
         page.metric("polder_events_delivered_total", "counter", "Events delivered to subscribers.", Double(statistics.eventsDelivered))
         page.metric("polder_publishes_refused_total", "counter", "Publishes answered with an error, by error.",
                     samples: statistics.publishesRefused.sorted { $0.key.rawValue < $1.key.rawValue }

@@ -54,7 +54,7 @@ extension Broker {
             write(.publish(session: local.session, request: local.request, event: event)) { .append(event, ticket: $0) }
         } else {
             statistics.eventsFromPeers += source == nil ? 0 : 1
-            write(.peerEvent(event)) { .append(event, ticket: $0) }
+            write(.peerEvent(event, fromPeer: source != nil)) { .append(event, ticket: $0) }
         }
     }
 

@@ -94,6 +94,8 @@ public final class Broker {
         public var peerLinksEstablished = 0
         /// Events released by the overlay that came from peers.
         public var eventsFromPeers = 0
+        /// Of `eventsAccepted`, those that came from peers (the rest came from local clients).
+        public var eventsAcceptedFromPeers = 0
         /// Events the overlay gave up after every peer said they were pruned.
         public var eventsSkipped: UInt64 = 0
         /// Events refused because their publisher had signed another with the same sequence.
@@ -103,8 +105,9 @@ public final class Broker {
     /// An operation handed to the store whose answer is still to be sent.
     enum PendingWrite {
         case publish(session: UInt64, request: UInt32, event: SignedEvent)
-        /// An event the overlay released that came from a peer (or a local publish whose client left).
-        case peerEvent(SignedEvent)
+        /// An event the overlay released that came from a peer, or a local publish whose client
+        /// left (`fromPeer` false).
+        case peerEvent(SignedEvent, fromPeer: Bool)
         /// A descriptor from a client (`session`) or from a peer (nil).
         case descriptor(session: UInt64?, request: UInt32, descriptor: SignedTopicDescriptor)
         case sessionOpened(subscription: Subscription, request: UInt32, resumed: Bool)

@@ -48,6 +48,35 @@ import Testing
         #expect(run.stdoutLines.count == lines.count)
     }
 
+    /// The observability endpoints of a broker that gets its events from a peer.
+    @Test func metricsAndInfoShowPeersAndEventsFromThem() async throws {
+        let first = try await Polderd(extraArguments: ["--peer-listen", "127.0.0.1:0"] + Self.overlayArguments)
+        let second = try await Polderd(extraArguments: ["--peer-listen", "127.0.0.1:0", "--bootstrap", first.peerAddress!,
+                                                        "--http-listen", "127.0.0.1:0"] + Self.overlayArguments)
+        let http = try #require(second.httpAddress)
+        let alice = try await User(), bob = try await User()
+        let create = try await polder(["topic", "create", "news", "--reader", bob.id], home: alice.home, broker: first)
+        let topic = try #require(create.stdoutLines.first, "\(create.stderr)")
+        try await waitForTopic(topic, on: second)
+        #expect(try await read(topic, as: bob, on: second, name: "far", count: 0, seconds: 0.3).isEmpty)
+        let lines = (1...10).map { "peer \($0)" }
+        try await publish(lines, on: topic, as: alice, at: first)
+        #expect(try await read(topic, as: bob, on: second, name: "far", count: 10) == lines)
+
+        let page = try httpGet(http, "/metrics").body
+        #expect(try #require(metric(page, "polder_peer_links")) >= 1)
+        #expect(metric(page, "polder_events_received_total{origin=\"peer\"}") == 10)
+        #expect(metric(page, "polder_events_received_total{origin=\"client\"}") == 0)
+        #expect(try #require(metric(page, "polder_peer_bytes_received_total")) > 10 * 100)
+        #expect(try #require(metric(page, "polder_overlay_neighbours")) >= 1)
+        let info = try #require(try JSONSerialization.jsonObject(with: Data(httpGet(http, "/v1/info").body.utf8)) as? [String: Any])
+        let peers = try #require(info["peers"] as? [[String: Any]])
+        let firstID = try #require(first.child.stderr.split(separator: " ").drop { $0 != "polderd" }.dropFirst().first)
+        #expect(peers.contains { $0["broker"] as? String == String(firstID) && $0["advertised"] as? String == first.peerAddress })
+        #expect(try await second.stop() == 0)
+        #expect(try await first.stop() == 0)
+    }
+
     @Test func fiveBrokersDeliverEverywhereAndSurviveOneBeingKilled() async throws {
         let brokers = try await network(5)
         let alice = try await User(), bob = try await User()
