@@ -16,7 +16,9 @@ final class BrokerProcess {
         let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("polderd")
         process.executableURL = binary
         process.arguments = ["--listen", "127.0.0.1:0", "--data-dir", self.directory.appendingPathComponent("data").path,
-                             "--verifier-threads", String(verifierThreads), "--log-level", "notice"]
+                             "--verifier-threads", String(verifierThreads), "--log-level", "notice",
+                             // One load-generator connection sends far more than one client should: no per-connection cap.
+                             "--max-message-rate", "0"]
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle.nullDevice
         try process.run()
