@@ -114,7 +114,7 @@ extension Broker {
                        statistics.signatureVerifySeconds)
         page.histogram("polder_store_commit_seconds", "Seconds per store commit, fsync included.", statistics.commitSeconds)
         page.histogram("polder_store_commit_batch_size", "Operations per store commit.", statistics.commitBatchSize)
-        page.metric("polder_store_refused_for_space_total", "counter", "Publishes refused because the store was full.",
+        page.metric("polder_store_refused_for_space_total", "counter", "Events (from clients or peers) the store refused because it was full.",
                     Double(statistics.publishesRefusedForSpace))
         return page.text
     }

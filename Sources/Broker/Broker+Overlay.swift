@@ -97,7 +97,7 @@ extension Broker {
     }
 
     /// Connects to every bootstrap address not already linked.
-    private func bootstrap() {
+    func bootstrap() {
         for address in configuration.bootstrap where !peerLinks.values.contains(where: { $0.connection.peer.text == address }) {
             connect(to: address, expected: nil)
         }

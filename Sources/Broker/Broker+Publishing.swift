@@ -35,10 +35,11 @@ extension Broker {
         }
     }
 
-    /// Answers a publish with an error, counting it by code.
+    /// Answers a publish with an error, counting it by code (nothing when no client waits).
     func answer(_ request: UInt32, refusing problem: (code: ErrorCode, text: String), to session: EdgeSession?) {
+        guard let session else { return }
         statistics.publishesRefused[problem.code, default: 0] += 1
-        session?.send(.error(request: request, code: problem.code, text: problem.text))
+        session.send(.error(request: request, code: problem.code, text: problem.text))
     }
 
     func admissionProblem(_ event: Event) -> (code: ErrorCode, text: String)? {

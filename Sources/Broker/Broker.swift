@@ -163,8 +163,10 @@ public final class Broker {
     /// Takes the settings that may change at run time from `new` (limits, quotas, the bootstrap
     /// list); connection limits apply to connections accepted from now on.
     public func reconfigure(_ new: BrokerConfiguration) {
+        let bootstrapChanged = new.bootstrap != configuration.bootstrap
         configuration.takeReloadable(from: new)
         connectionOptions = Self.clientConnectionOptions(configuration)
+        if bootstrapChanged && !shuttingDown { bootstrap() }  // join through the new addresses now
     }
 
     /// Binds the listener and starts maintenance; returns the address actually bound.
@@ -206,8 +208,6 @@ public final class Broker {
         shuttingDown = true
         listener?.close()
         listener = nil
-        httpServer?.close()
-        httpServer = nil
         maintenanceTimer?.cancel()
         peerListener?.close()
         peerListener = nil
@@ -230,6 +230,8 @@ public final class Broker {
             for session in sessions.values { session.connection.close() }
             sessions.removeAll()
             shutdownTimer?.cancel()
+            httpServer?.close()  // open until here, so that /healthz says 503 during the grace period
+            httpServer = nil
             completion()
         }
         shutdownTimer = timer
@@ -270,7 +272,7 @@ public final class Broker {
             closed(session, reason: .closedLocally)
         }
         connection.onFrameTooLarge = { [unowned self, unowned session] length in
-            refuse(session, .frameTooLarge, "frame of \(length) bytes exceeds the limit of \(configuration.maximumFrameLength)")
+            refuse(session, .frameTooLarge, "frame of \(length) bytes exceeds the limit of \(session.connection.maximumFrameLength)")
         }
         let timer = Timer(loop: loop) { [unowned self, unowned session] in
             if session.identity == nil {

@@ -131,6 +131,9 @@ public final class Connection {
 
     public var isOpen: Bool { bufferEvent != nil && !closing }
 
+    /// The largest frame this connection takes (fixed when it was created).
+    public var maximumFrameLength: Int { options.maximumFrameLength }
+
     /// Bytes queued for sending.
     public var queuedOutput: Int {
         guard let bufferEvent else { return 0 }

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// A small HTTP/1.1 server on an event loop (libevent's evhttp), for health checks, metrics and
-/// introspection: GET and HEAD only, small requests, answers built synchronously on the loop.
+/// introspection: GET only, small requests, answers built synchronously on the loop.
 /// Create and close it on the loop thread.
 public final class HTTPServer {
     /// What the handler sees of a request.
@@ -58,7 +58,7 @@ public final class HTTPServer {
             throw EventLoopError("libevent could not serve HTTP on \(address)")
         }
         self.http = http
-        evhttp_set_allowed_methods(http, UInt16(EVHTTP_REQ_GET.rawValue | EVHTTP_REQ_HEAD.rawValue))
+        evhttp_set_allowed_methods(http, UInt16(EVHTTP_REQ_GET.rawValue))
         evhttp_set_timeout(http, timeout)
         evhttp_set_max_headers_size(http, 16 * 1024)
         evhttp_set_max_body_size(http, 0)
@@ -80,7 +80,7 @@ public final class HTTPServer {
     }
 
     fileprivate func serve(_ request: OpaquePointer) {
-        let method = evhttp_request_get_command(request) == EVHTTP_REQ_HEAD ? "HEAD" : "GET"
+        let method = "GET"  // the only method allowed
         var path = "/"
         var query: String?
         if let uri = evhttp_request_get_evhttp_uri(request) {

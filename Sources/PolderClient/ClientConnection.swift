@@ -25,10 +25,10 @@ final class ClientConnection {
     private var closedError: ClientError?
     private let verifyDeliveries: Bool
     /// Pings a broker that has heard nothing from us for `keepAliveAfter`, so that its idle
-    /// timeout (default 300 s) does not end a quiet subscriber.
+    /// timeout (default 300 s, at least 60 s when configured) does not end a quiet subscriber.
     private var keepAliveTimer: Timer?
     private var lastSent = Environment.monotonicNanoseconds()
-    private static let keepAliveAfter: UInt64 = 60_000_000_000
+    private static let keepAliveAfter: UInt64 = 30_000_000_000
 
     init(loop: EventLoop, identity: SigningKeyPair, verifyDeliveries: Bool) {
         self.loop = loop
@@ -172,7 +172,7 @@ final class ClientConnection {
         let timer = Timer(loop: loop, repeating: true) { [unowned self] in
             if Environment.monotonicNanoseconds() - lastSent >= Self.keepAliveAfter { send(.ping(nonce: 0)) }  // request numbers start at 1
         }
-        timer.schedule(after: 15)
+        timer.schedule(after: 10)  // so a ping goes out 30 to 40 s after the last message
         keepAliveTimer = timer
     }
 
