@@ -9,7 +9,6 @@ import Glibc
 public final class HTTPServer {
     /// What the handler sees of a request.
     public struct Request: Sendable {
-        public let method: String
         /// The path without the query string, e.g. `/metrics`.
         public let path: String
         public let query: String?
@@ -63,12 +62,7 @@ public final class HTTPServer {
         evhttp_set_max_headers_size(http, 16 * 1024)
         evhttp_set_max_body_size(http, 0)
         evhttp_set_gencb(http, requestCallback, Unmanaged.passUnretained(self).toOpaque())
-        var bound = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        withUnsafeMutablePointer(to: &bound) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(evconnlistener_get_fd(listener), $0, &length) }
-        }
-        localAddress = SocketAddress(storage: bound, length: length)
+        localAddress = SocketAddress(boundTo: evconnlistener_get_fd(listener))
     }
 
     deinit { close() }
@@ -80,14 +74,13 @@ public final class HTTPServer {
     }
 
     fileprivate func serve(_ request: OpaquePointer) {
-        let method = "GET"  // the only method allowed
         var path = "/"
         var query: String?
         if let uri = evhttp_request_get_evhttp_uri(request) {
             if let raw = evhttp_uri_get_path(uri), raw.pointee != 0 { path = String(cString: raw) }
             if let raw = evhttp_uri_get_query(uri) { query = String(cString: raw) }
         }
-        let response = handler(Request(method: method, path: path, query: query))
+        let response = handler(Request(path: path, query: query))
         let headers = evhttp_request_get_output_headers(request)
         evhttp_add_header(headers, "Content-Type", response.contentType)
         evhttp_add_header(headers, "Cache-Control", "no-store")
@@ -103,7 +96,6 @@ public final class HTTPServer {
         switch status {
         case 200: "OK"
         case 404: "Not Found"
-        case 405: "Method Not Allowed"
         case 503: "Service Unavailable"
         default: "Status"
         }

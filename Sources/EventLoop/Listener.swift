@@ -23,12 +23,7 @@ public final class Listener {
             throw EventLoopError("cannot listen on \(address): \(String(cString: strerror(errno)))")
         }
         listener = created
-        var bound = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        withUnsafeMutablePointer(to: &bound) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(evconnlistener_get_fd(created), $0, &length) }
-        }
-        localAddress = SocketAddress(storage: bound, length: length)
+        localAddress = SocketAddress(boundTo: evconnlistener_get_fd(created))
     }
 
     deinit { close() }

@@ -32,6 +32,16 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The address a socket is bound to (with the real port when 0 was asked for).
+    init(boundTo socket: Int32) {
+        var bound = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        withUnsafeMutablePointer(to: &bound) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(socket, $0, &length) }
+        }
+        self.init(storage: bound, length: length)
+    }
+
     init(storage: sockaddr_storage, length: socklen_t) {
         self.storage = storage
         self.length = length

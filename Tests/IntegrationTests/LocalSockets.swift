@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -47,28 +48,9 @@ final class NotifySocket: @unchecked Sendable {
 
 /// One HTTP/1.0 request over a plain socket; returns the status code and the body.
 func httpRequest(_ address: String, _ request: String) throws -> (status: Int, body: String) {
-    let parts = address.split(separator: ":")
-    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(socket) }
-    var timeout = timeval(tv_sec: 10, tv_usec: 0)
-    setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var target = sockaddr_in()
-    target.sin_family = sa_family_t(AF_INET)
-    target.sin_port = UInt16(parts[1])!.bigEndian
-    target.sin_addr.s_addr = inet_addr(String(parts[0]))
-    let status = withUnsafePointer(to: &target) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard status == 0 else { throw ProcessError(description: "cannot connect to \(address)") }
-    let bytes = Array(request.utf8)
-    _ = bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-    var response: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
-        if count <= 0 { break }
-        response += buffer[..<count]
-    }
+    let connection = try RawConnection(address: address)
+    try connection.write(raw: Array(request.utf8))
+    let response = connection.readToEnd()
     let text = String(decoding: response, as: UTF8.self)
     guard let statusLine = text.split(separator: "\r\n").first, statusLine.hasPrefix("HTTP/1."),
           let code = Int(statusLine.split(separator: " ")[1]) else {

@@ -72,6 +72,17 @@ public final class RawConnection: @unchecked Sendable {
         }
     }
 
+    /// Everything the other side sends until it closes (or the read times out).
+    public func readToEnd() -> [UInt8] {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(socket, $0.baseAddress!, $0.count) }
+            if n <= 0 { return received }
+            received += buffer[..<n]
+        }
+    }
+
     /// Whether the broker has closed the connection (reads until end of stream or timeout).
     public func isClosedByPeer() -> Bool {
         var buffer = [UInt8](repeating: 0, count: 4096)
