@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         // The configuration file: TOML 1.0 through toml++ (a C++ parser), about 15 s of a clean build.
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // polder-bench's latency percentiles.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C libraries from Debian, seen through module maps and shim headers.
@@ -69,6 +71,7 @@ let package = Package(
         .executableTarget(name: "polder-bench", dependencies: [
             "PolderClient", "Store", "Wire", "Platform", "Sodium",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
 
         // Tests: one target per module, plus real-process integration tests.

@@ -1,94 +1,174 @@
 import ArgumentParser
 import Foundation
 import Platform
-import PolderClient
 import Sodium
-import Wire
 
-/// `polder-bench`: measures a real `polderd` over loopback and sets the figures beside this
-/// machine's own limits (Ed25519 verify rate, fsync rate).
+/// `polder-bench`: Polder, Mosquitto and NATS side by side on this machine, each driven by the
+/// same load generator over loopback, in one table with Polder/peer ratios.
 @main
-struct Bench: AsyncParsableCommand {
+struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "polder-bench",
-        abstract: "Benchmark polderd over loopback: delivery, latency, durable publishing, offline queues and start-up.")
+        abstract: "Benchmark polderd beside Mosquitto and NATS: throughput, fan-out, latency, durable publishing, offline queues, idle connections.",
+        discussion: "Install the peers with deploy/bench.sh, which builds and runs this. A broker whose executable is missing is left out.")
 
-    @Option(help: "Events in the throughput run.")
-    var events = 50_000
+    @Option(help: "Brokers to run, comma-separated: polder, mosquitto, nats.")
+    var brokers = "polder,mosquitto,nats"
 
-    @Option(help: "Events in flight (pipelined publishes per batch).")
-    var window = 512
+    @Option(help: "Scenarios to run, comma-separated: throughput, fanout, latency, durable, queue, idle.")
+    var scenarios = "throughput,fanout,latency,durable,queue,idle"
 
-    @Option(help: "Events in the latency run (one at a time).")
-    var latencyEvents = 2_000
+    @Option(name: .customLong("broker-cpus"), help: "CPUs the broker is pinned to (taskset list); empty for no pinning.")
+    var brokerCPUs = "0"
 
-    @Option(help: "Plaintext bytes per event.")
-    var payload = 128
+    @Option(name: .customLong("load-cpus"), help: "CPUs the load generator is pinned to; empty for no pinning.")
+    var loadCPUs = "1"
 
-    @Option(help: "Signature-verifier threads in the broker.")
-    var verifierThreads = 2
+    @Option(help: "Events per 1 → 1 throughput run.")
+    var events = 100_000
 
-    @Option(help: "Events queued for an offline durable subscriber (0 skips the run).")
+    @Option(help: "Events per fan-out run (each goes to every subscriber).")
+    var fanOutEvents = 10_000
+
+    @Option(help: "Subscribers in the fan-out run.")
+    var fanOutSubscribers = 100
+
+    @Option(help: "Events the publisher may be ahead of the slowest subscriber.")
+    var window = 1000
+
+    @Option(help: "Seconds of each open-loop latency run.")
+    var latencySeconds = 5.0
+
+    @Option(help: "Acknowledged publishes in the windowed durable run.")
+    var durableEvents = 20_000
+
+    @Option(help: "Events queued for an offline durable subscriber.")
     var queuedEvents = 100_000
 
-    @Option(help: "Events in the store for the start-up run (0 skips the run).")
-    var startupEvents = 1_000_000
+    @Option(help: "Idle connections opened for the memory-per-connection figure.")
+    var idleConnections = 10_000
 
-    func run() async throws {
-        Console.standardOutput("polder-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(payload) B payloads")
-        var table = Table()
-        let verifyRate = measureVerifyRate(seconds: 1)
-        table.add("Ed25519 verify/s, one core", String(format: "%.0f", verifyRate))
+    @Option(help: "Seconds each scenario may take per broker before it counts as failed.")
+    var timeout = 120.0
 
-        let daemon = try BrokerProcess(verifierThreads: verifierThreads)
-        defer { daemon.stop() }
-        let address = try daemon.waitForAddress()
-        let fsyncRate = try measureFsyncRate(in: daemon.directory, seconds: 1)
-        table.add("fsync/s (4 KiB write + fdatasync) on the store's disk", String(format: "%.0f", fsyncRate))
+    @Option(help: "Events in Polder's store for its start-up figure (0 leaves it out).")
+    var startupEvents = 0
 
-        var options = PolderClient.Options()
-        options.verifyDeliveries = false  // measure the broker, not this process's checks
-        let load = try await Load(address: address, payload: payload, options: options)
-
-        Console.standardOutput("  latency: \(latencyEvents) events, one in flight...")
-        let latencies = try await load.latencies(count: latencyEvents)
-        table.add("latency p50 / p90 / p99 / max (µs), one in flight, publish → delivery",
-                  String(format: "%.0f / %.0f / %.0f / %.0f", latencies.percentile(0.5), latencies.percentile(0.9),
-                         latencies.percentile(0.99), latencies.last ?? 0))
-
-        Console.standardOutput("  throughput: \(events) events, window \(window)...")
-        let rate = try await load.throughput(count: events, window: window)
-        table.add("events/s delivered, 1 → 1, window \(window)", String(format: "%.0f", rate))
-        table.add("broker events/s ÷ one core's verify rate", String(format: "%.2f", rate / verifyRate))
-
-        Console.standardOutput("  durable publishing: acknowledged after fsync...")
-        let single = try await load.acknowledgedRate(count: 2_000, window: 1)
-        let grouped = try await load.acknowledgedRate(count: events, window: window)
-        table.add("acknowledged durable publishes/s, one in flight", String(format: "%.0f", single))
-        table.add("acknowledged durable publishes/s, window \(window) (group commit)", String(format: "%.0f", grouped))
-        table.add("group commit ÷ single fsync rate", String(format: "%.1f", grouped / fsyncRate))
-
-        if queuedEvents > 0 {
-            Console.standardOutput("  offline queue: \(queuedEvents) events for a durable subscriber that is away...")
-            let before = daemon.resident
-            let replay = try await load.offlineQueue(count: queuedEvents, window: window) { daemon.resident }
-            func mebibytes(_ bytes: Int) -> String { String(format: "%.1f", Double(bytes) / 1_048_576) }
-            table.add("broker RSS before / with \(queuedEvents) queued events (MiB)",
-                      "\(mebibytes(before.total)) / \(mebibytes(replay.resident.total))")
-            table.add("of which anonymous (heap), before / with the queue (MiB); the rest is the store's mapped file",
-                      "\(mebibytes(before.anonymous)) / \(mebibytes(replay.resident.anonymous))")
-            table.add("replay to a reconnecting durable subscriber, events/s", String(format: "%.0f", replay.rate))
+    func run() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let pinning = cores >= 2 && !brokerCPUs.isEmpty && !loadCPUs.isEmpty
+        let selected = try brokers.split(separator: ",").map { name in
+            guard let kind = BrokerKind(rawValue: String(name)) else { throw ValidationError("unknown broker '\(name)'") }
+            return kind
         }
-        load.close()
+        raiseOpenFileLimit()
+        BrokerProcess.stopBrokersOnSignals()
+        if pinning { try pinSelf(to: loadCPUs) }
+        Console.standardOutput("polder-bench on \(Machine.description)")
+        Console.standardOutput(pinning ? "brokers pinned to CPU \(brokerCPUs), load generator to CPU \(loadCPUs)" : "no CPU pinning")
 
-        if startupEvents > 0 {
+        var available: [(BrokerKind, String)] = []
+        for kind in selected {
+            guard let executable = kind.executable else {
+                Console.standardOutput("\(kind.name): not installed, left out (deploy/bench.sh installs it)")
+                continue
+            }
+            Console.standardOutput("\(kind.name) \(kind.version(of: executable)): \(executable)")
+            available.append((kind, executable))
+        }
+        let brokerThreads = pinning ? brokerCPUs.split(separator: ",").count : cores
+        var report = Report(brokers: available.map(\.0))
+        let settings = Scenarios(events: events, fanOutEvents: fanOutEvents, fanOutSubscribers: fanOutSubscribers, window: window,
+                                 latencySeconds: latencySeconds, durableEvents: durableEvents, queuedEvents: queuedEvents,
+                                 idleConnections: idleConnections, timeout: timeout)
+        let chosen = Set(scenarios.split(separator: ",").map(String.init))
+
+        /// Runs `body` once per broker, each in a fresh broker process, and records its figures.
+        func scenario(_ name: String, _ rows: [(String, Report.Better, Int)], _ body: (BrokerProcess) throws -> [Double]) {
+            guard chosen.contains(name) else { return }
+            Console.standardOutput("\n\(name):")
+            for (kind, executable) in available {
+                Console.standardOutput("  \(kind.name)...")
+                let result: Result<[Double], BenchError>
+                do {
+                    let broker = try BrokerProcess(kind, executable: executable, cpus: pinning ? brokerCPUs : nil, brokerThreads: brokerThreads)
+                    defer { broker.stop() }
+                    result = .success(try body(broker))
+                } catch let error as BenchError {
+                    result = .failure(error)
+                } catch {
+                    result = .failure(BenchError("\(error)"))
+                }
+                for (index, row) in rows.enumerated() {
+                    report.record(row.0, row.1, decimals: row.2, kind, result.map { $0[index] })
+                }
+            }
+        }
+
+        for payload in [128, 1024] {
+            scenario("throughput", [("1 → 1, \(payload) B: events/s", .higher, 0),
+                                    ("1 → 1, \(payload) B: broker CPU s per million events", .lower, 2)]) { broker in
+                let figures = try settings.throughput(broker, payload: payload, count: events, subscribers: 1)
+                return [figures.rate, figures.cpuPerMillion]
+            }
+        }
+        scenario("fanout", [("fan-out 1 → \(fanOutSubscribers): deliveries/s", .higher, 0),
+                            ("fan-out: broker CPU s per million deliveries", .lower, 2)]) { broker in
+            let figures = try settings.throughput(broker, payload: 128, count: fanOutEvents, subscribers: fanOutSubscribers)
+            return [figures.rate, figures.cpuPerMillion]
+        }
+        for rate in [1_000, 10_000] {
+            scenario("latency", [("latency at \(rate)/s, p50 µs", .lower, 0), ("latency at \(rate)/s, p99 µs", .lower, 0),
+                                 ("latency at \(rate)/s, p99.9 µs", .lower, 0)]) { broker in
+                let histogram = try settings.latency(broker, rate: rate)
+                return [50.0, 99.0, 99.9].map { Double(histogram.valueAtPercentile($0)) / 1000 }
+            }
+        }
+        scenario("durable", [("durable acknowledged publishes/s, 1 in flight", .higher, 0),
+                             ("durable acknowledged publishes/s, \(settings.durableWindow) in flight", .higher, 0),
+                             ("durable: broker CPU s per million publishes", .lower, 2)]) { broker in
+            let figures = try settings.durablePublishing(broker)
+            return [figures.single, figures.windowed, figures.cpuPerMillion]
+        }
+        scenario("queue", [("offline queue: broker RSS with \(queuedEvents) queued (MiB)", .lower, 1),
+                           ("offline queue: replay events/s", .higher, 0)]) { broker in
+            let figures = try settings.offlineQueue(broker)
+            return [Double(figures.resident) / 1_048_576, figures.replayRate]
+        }
+        scenario("idle", [("\(idleConnections) idle connections: broker RSS per connection (KiB)", .lower, 1)]) { broker in
+            [try settings.idleConnections(broker) / 1024]
+        }
+
+        Console.standardOutput("\nPolder alone:")
+        Console.standardOutput("  Ed25519 verifications/s, one core: \(Int(measureVerifyRate(seconds: 1)))")
+        Console.standardOutput("  fsync/s (4 KiB write + fdatasync) in \(FileManager.default.temporaryDirectory.path): \(Int(try measureFsyncRate(seconds: 1)))")
+        if startupEvents > 0, let polder = available.first(where: { $0.0 == .polder }) {
             Console.standardOutput("  start-up: filling a store with \(startupEvents) events...")
-            let startup = try StartupRun(events: startupEvents, payload: payload, verifierThreads: verifierThreads)
-            let (empty, full) = try startup.measure()
-            table.add("start-up to listening, empty store (ms)", String(format: "%.0f", empty * 1000))
-            table.add("start-up to listening, \(startupEvents) stored events (ms)", String(format: "%.0f", full * 1000))
+            let startup = try StartupRun(events: startupEvents, payload: 128)
+            let (empty, full) = try startup.measure(executable: polder.1, cpus: pinning ? brokerCPUs : nil, brokerThreads: brokerThreads)
+            Console.standardOutput(String(format: "  start-up to listening: %.0f ms empty, %.0f ms with %d stored events", empty * 1000, full * 1000, startupEvents))
         }
-        table.print()
+        Console.standardOutput("\n" + report.markdown())
+    }
+
+    /// Ten thousand connections need more descriptors than the usual soft limit.
+    func raiseOpenFileLimit() {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        limit.rlim_cur = max(limit.rlim_cur, min(limit.rlim_max, 1 << 20))
+        if getuid() == 0 { limit.rlim_max = max(limit.rlim_max, 1 << 20); limit.rlim_cur = limit.rlim_max }
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+
+    /// Pins every thread of this process to `cpus`, so the generator never competes with the broker.
+    func pinSelf(to cpus: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+        process.arguments = ["-a", "-cp", cpus, String(getpid())]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ValidationError("taskset could not pin the load generator to CPU \(cpus)") }
     }
 
     /// Ed25519 verifications per second on one thread.
@@ -106,8 +186,8 @@ struct Bench: AsyncParsableCommand {
     }
 
     /// Single durable writes per second: 4 KiB written and fdatasync'ed, over and over.
-    func measureFsyncRate(in directory: URL, seconds: Double) throws -> Double {
-        let path = directory.appendingPathComponent("fsync-probe").path
+    func measureFsyncRate(seconds: Double) throws -> Double {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("polder-bench-fsync-\(getpid())").path
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard descriptor >= 0 else { throw ValidationError("cannot create \(path)") }
         defer { close(descriptor); unlink(path) }
@@ -123,26 +203,16 @@ struct Bench: AsyncParsableCommand {
     }
 }
 
-/// The figures, printed as one markdown table at the end.
-struct Table {
-    private var rows: [(String, String)] = []
-
-    mutating func add(_ figure: String, _ value: String) {
-        rows.append((figure, value))
-        Console.standardOutput("    \(figure): \(value)")
-    }
-
-    func print() {
-        Console.standardOutput("")
-        Console.standardOutput("| figure | value |")
-        Console.standardOutput("|---|---|")
-        for (figure, value) in rows { Console.standardOutput("| \(figure) | \(value) |") }
-    }
-}
-
-extension [Double] {
-    /// The value below which `fraction` of the (sorted) values fall.
-    func percentile(_ fraction: Double) -> Double {
-        isEmpty ? 0 : self[Swift.min(count - 1, Int(Double(count) * fraction))]
+/// This machine in one line: CPU model, cores, memory, kernel.
+enum Machine {
+    static var description: String {
+        let cpuInfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model = cpuInfo.split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        var system = utsname()
+        uname(&system)
+        let kernel = withUnsafeBytes(of: system.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let memory = Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824
+        return String(format: "%@, %d cores, %.0f GiB, Linux %@", model, ProcessInfo.processInfo.activeProcessorCount, memory, kernel)
     }
 }

@@ -1,66 +1,126 @@
-import ArgumentParser
 import Foundation
+import Platform
+import Synchronization
 
-/// A `polderd` started from beside this binary on a free loopback port.
+/// One broker process for one scenario: a fresh directory and configuration, a free loopback
+/// port, pinned to `cpus` with taskset when given; its memory and CPU time read from /proc.
 final class BrokerProcess {
-    let process = Process()
-    let log: URL
+    let kind: BrokerKind
+    let port: UInt16
     let directory: URL
+    private let process = Process()
+    private let log: URL
+    private let keepsDirectory: Bool
 
-    /// Starts a broker in `directory` (a new temporary one by default).
-    init(verifierThreads: Int, directory: URL? = nil) throws {
-        self.directory = try directory ?? BrokerProcess.temporaryDirectory()
+    /// - Parameter directory: where the broker keeps its configuration and data; a new temporary
+    ///   one, removed at the end, by default.
+    init(_ kind: BrokerKind, executable: String, cpus: String?, brokerThreads: Int, directory: URL? = nil) throws {
+        self.kind = kind
+        keepsDirectory = directory != nil
+        self.directory = directory ?? Self.temporaryDirectory(kind.rawValue)
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
-        log = self.directory.appendingPathComponent("polderd.log")
+        port = try Self.freePort()
+        log = self.directory.appendingPathComponent("broker.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("polderd")
-        process.executableURL = binary
-        process.arguments = ["--listen", "127.0.0.1:0", "--data-dir", self.directory.appendingPathComponent("data").path,
-                             "--verifier-threads", String(verifierThreads), "--log-level", "notice",
-                             // One load-generator connection sends far more than one client should: no per-connection cap.
-                             "--max-message-rate", "0"]
+        let arguments = try kind.arguments(port: port, directory: self.directory, brokerThreads: brokerThreads)
+        if let cpus {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            process.arguments = ["-c", cpus, executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
         process.standardError = try FileHandle(forWritingTo: log)
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = process.standardError
         try process.run()
+        _ = Self.running.withLock { $0.insert(process.processIdentifier) }
+        try waitUntilListening()
     }
 
-    func waitForAddress() throws -> String {
-        for _ in 0..<5000 {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.contains("listening on ") }) {
-                return String(line.split(separator: " ").last!)
+    deinit { stop() }
+
+    private func waitUntilListening() throws {
+        let deadline = Environment.monotonicNanoseconds() + 10_000_000_000
+        while Environment.monotonicNanoseconds() < deadline {
+            guard process.isRunning else { throw BenchError("\(kind.name) exited at start: \(logText)") }
+            if (try? LoadSocket(port: port)) != nil { return }
+            usleep(2_000)
+        }
+        throw BenchError("\(kind.name) did not listen on port \(port) within 10 s: \(logText)")
+    }
+
+    private var logText: String {
+        String((try? String(contentsOf: log, encoding: .utf8))?.suffix(2000) ?? "")
+    }
+
+    /// Brokers still running, killed if the benchmark itself is interrupted or terminated.
+    private static let running = Mutex<Set<Int32>>([])
+    /// Set once, from the main thread, before any broker starts.
+    nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
+
+    /// Makes SIGINT and SIGTERM stop every running broker before the benchmark exits.
+    static func stopBrokersOnSignals() {
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                for pid in running.withLock({ $0 }) { kill(pid, SIGKILL) }
+                Console.standardError("polder-bench: interrupted; brokers stopped")
+                exit(130)
             }
-            guard process.isRunning else { throw ValidationError("polderd exited: \(text)") }
-            usleep(1000)
+            source.resume()
+            signalSources.append(source)
         }
-        throw ValidationError("polderd did not start listening within 5 s")
     }
 
-    static func temporaryDirectory() throws -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("polder-bench-\(UUID().uuidString.prefix(8))")
+    static func temporaryDirectory(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("polder-bench-\(name)-\(UUID().uuidString.prefix(8))")
     }
 
-    /// The broker's data directory; its store is in `store/` inside.
-    var dataDirectory: URL { directory.appendingPathComponent("data") }
+    /// A port nothing listens on now: bound to 0, read back, released.
+    static func freePort() throws -> UInt16 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        guard bound else { throw BenchError("cannot find a free port: \(String(cString: strerror(errno)))") }
+        return UInt16(bigEndian: address.sin_port)
+    }
 
-    /// Resident memory of the broker process in bytes: all of it, and the anonymous part (heap and
-    /// stacks, without the store's memory-mapped file pages, which the kernel can drop).
-    var resident: (total: Int, anonymous: Int) {
+    /// Resident memory of the broker in bytes (VmRSS).
+    var resident: Int {
         let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
-        func field(_ name: String) -> Int {
-            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
-                  let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-            return kilobytes * 1024
-        }
-        return (field("VmRSS"), field("RssAnon"))
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kilobytes * 1024
     }
 
-    /// Stops the broker (SIGTERM) and, unless `keepingData`, removes its directory.
-    func stop(keepingData: Bool = false) {
+    /// User and system CPU seconds the broker has used, all threads.
+    var cpuSeconds: Double {
+        let stat = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? ""
+        guard let end = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Stops the broker (SIGTERM, then SIGKILL after 10 s) and removes its directory unless it was given.
+    func stop() {
         if process.isRunning {
             process.terminate()
+            let deadline = Environment.monotonicNanoseconds() + 10_000_000_000
+            while process.isRunning && Environment.monotonicNanoseconds() < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
+            Self.running.withLock { _ = $0.remove(process.processIdentifier) }
         }
-        if !keepingData { try? FileManager.default.removeItem(at: directory) }
+        if !keepsDirectory { try? FileManager.default.removeItem(at: directory) }
     }
 }

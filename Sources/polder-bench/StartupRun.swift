@@ -1,5 +1,3 @@
-import ArgumentParser
-import Dispatch
 import Foundation
 import Platform
 import PolderClient
@@ -8,14 +6,12 @@ import Store
 import Wire
 
 /// Start-up time of `polderd` on an empty store and on one holding many events, written straight
-/// into the store (genuinely signed, as a broker would have stored them).
+/// into the store (genuinely signed, as a broker would have stored them). Polder alone: the peers
+/// keep no comparable store.
 struct StartupRun {
-    let directory: URL
-    let verifierThreads: Int
+    let directory = BrokerProcess.temporaryDirectory("startup")
 
-    init(events: Int, payload: Int, verifierThreads: Int) throws {
-        self.verifierThreads = verifierThreads
-        directory = try BrokerProcess.temporaryDirectory()
+    init(events: Int, payload: Int) throws {
         let owner = SigningKeyPair()
         let (descriptor, keys) = try NewTopic.make(name: "startup", owner: owner, openPublishing: false, publishers: [], readers: [])
         let access = TopicAccess(descriptor: descriptor.descriptor, identity: owner, keys: keys)
@@ -30,13 +26,12 @@ struct StartupRun {
         while written < events {
             let count = min(chunk, events - written)
             let first = UInt64(written + 1)
-            let signed = SignedEvents(count: count)
-            DispatchQueue.concurrentPerform(iterations: 2) { half in
-                for index in stride(from: half, to: count, by: 2) {
-                    signed.set(index, try! access.makeEvent(plaintext, sequence: first + UInt64(index), dependencies: [], time: 0))
+            let signed = try PolderDriver.signInParallel(count) { index throws(BenchError) in
+                do { return try access.makeEvent(plaintext, sequence: first + UInt64(index), dependencies: [], time: 0) } catch {
+                    throw BenchError("cannot make an event: \(error)")
                 }
             }
-            store.submit(signed.events.enumerated().map { .append($0.element!, ticket: UInt64(written + $0.offset + 1)) })
+            store.submit(signed.enumerated().map { .append($0.element, ticket: UInt64(written + $0.offset + 1)) })
             committed.wait()
             written += count
             if written % 200_000 < chunk { Console.standardOutput("    \(written) events stored") }
@@ -44,24 +39,15 @@ struct StartupRun {
     }
 
     /// Seconds from launch to listening, on an empty store and on the filled one.
-    func measure() throws -> (empty: Double, full: Double) {
-        func time(_ directory: URL?) throws -> (Double, BrokerProcess) {
+    func measure(executable: String, cpus: String?, brokerThreads: Int) throws -> (empty: Double, full: Double) {
+        func time(_ directory: URL?) throws -> Double {
             let start = Environment.monotonicNanoseconds()
-            let broker = try BrokerProcess(verifierThreads: verifierThreads, directory: directory)
-            _ = try broker.waitForAddress()
-            return (Double(Environment.monotonicNanoseconds() - start) / 1e9, broker)
+            let broker = try BrokerProcess(.polder, executable: executable, cpus: cpus, brokerThreads: brokerThreads, directory: directory)
+            let seconds = Double(Environment.monotonicNanoseconds() - start) / 1e9
+            broker.stop()
+            return seconds
         }
-        let (empty, emptyBroker) = try time(nil)
-        emptyBroker.stop()
-        let (full, fullBroker) = try time(directory)
-        fullBroker.stop()
-        return (empty, full)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        return (try time(nil), try time(directory))
     }
-}
-
-/// Slots filled from several threads, each index by one thread only.
-final class SignedEvents: @unchecked Sendable {
-    private(set) var events: [SignedEvent?]
-    init(count: Int) { events = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ event: SignedEvent) { events[index] = event }
 }
