@@ -18,9 +18,9 @@ public struct KeyAgreementKeyPair: Sendable {
     public let publicKey: KeyAgreementPublicKey
     public let secretKey: SecureBytes
 
-    /// A fresh random key pair.
-    public init() {
-        try! self.init(secretKey: SecureBytes(randomCount: Self.secretByteCount))
+    /// A fresh random key pair; `.heap` placement for the ephemeral keys of one handshake.
+    public init(placement: SecureBytes.Placement = .guarded) {
+        try! self.init(secretKey: SecureBytes(randomCount: Self.secretByteCount, placement: placement))
     }
 
     /// The key pair of a given secret scalar (Noise test vectors fix their ephemeral keys this way).

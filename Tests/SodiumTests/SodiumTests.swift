@@ -132,6 +132,22 @@ import Testing
         #expect(!Memory.constantTimeEquals([1], [1, 2]))
     }
 
+    @Test func secretBytesHoldTheirValueInBothPlacements() {
+        let guarded = SecureBytes([1, 2, 3]), heap = SecureBytes([1, 2, 3], placement: .heap)
+        #expect(guarded.unprotectedCopy == [1, 2, 3])
+        #expect(heap.unprotectedCopy == [1, 2, 3])
+        #expect(guarded.isEqual(to: heap))
+        #expect(!heap.isEqual(to: SecureBytes([1, 2, 4], placement: .heap)))
+        #expect(SecureBytes(randomCount: 32, placement: .heap).unprotectedCopy != SecureBytes(randomCount: 32, placement: .heap).unprotectedCopy)
+    }
+
+    /// Per-connection keys must not be guarded: each guarded allocation takes three memory
+    /// mappings, and this many live at once would exceed Linux's default limit of 65,530.
+    @Test func tensOfThousandsOfPerConnectionKeysFit() throws {
+        let keys = try (0..<40_000).map { _ in try SymmetricKey(Random.bytes(32), placement: .heap) }
+        #expect(keys.count == 40_000)
+    }
+
     @Test func randomnessVaries() {
         #expect(Random.bytes(32) != Random.bytes(32))
         #expect((0..<100).allSatisfy { _ in Random.uniform(10) < 10 })

@@ -74,6 +74,23 @@ import Testing
         #expect(try client.receive(try server.seal([43])) == .message([43]))
     }
 
+    /// A broker holds a channel per connection: ten thousand established channels must fit in
+    /// one process (their keys are not in guarded pages, which would exhaust vm.max_map_count).
+    @Test func tenThousandEstablishedChannelsFit() throws {
+        let identity = SigningKeyPair(), noiseKey = KeyAgreementKeyPair()
+        let proof = IdentityProof(identity: identity, noiseStaticKey: noiseKey.publicKey)
+        var channels: [SecureChannel] = []
+        for _ in 0..<5_000 {
+            var client = SecureChannel(role: .initiator, identity: identity, noiseStaticKey: noiseKey, proof: proof)
+            var server = SecureChannel(role: .responder, identity: identity, noiseStaticKey: noiseKey, proof: proof)
+            guard case let .send(frames) = try server.receive(try client.start()),
+                  case let .established(_, finals) = try client.receive(frames[0]),
+                  case .established = try server.receive(finals[0]) else { Issue.record("handshake failed"); return }
+            channels += [client, server]
+        }
+        #expect(channels.count == 10_000)
+    }
+
     @Test func proofForAnotherStaticKeyFailsTheHandshake() throws {
         // A server that presents someone's proof made for a different Noise key is refused.
         let stolen = IdentityProof(identity: SigningKeyPair(), noiseStaticKey: KeyAgreementKeyPair().publicKey)

@@ -53,12 +53,12 @@ public struct NoiseHandshake {
         var message: [UInt8] = []
         switch messageIndex {
         case 0:  // -> e
-            let ephemeral = presetEphemeral ?? KeyAgreementKeyPair()
+            let ephemeral = presetEphemeral ?? KeyAgreementKeyPair(placement: .heap)
             localEphemeral = ephemeral
             message += ephemeral.publicKey.bytes
             symmetric.mixHash(ephemeral.publicKey.bytes)
         case 1:  // <- e, ee, s, es
-            let ephemeral = presetEphemeral ?? KeyAgreementKeyPair()
+            let ephemeral = presetEphemeral ?? KeyAgreementKeyPair(placement: .heap)
             localEphemeral = ephemeral
             message += ephemeral.publicKey.bytes
             symmetric.mixHash(ephemeral.publicKey.bytes)

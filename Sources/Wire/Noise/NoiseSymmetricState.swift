@@ -50,7 +50,7 @@ struct NoiseSymmetricState {
         var (newChainingKey, temporaryKey) = Self.hkdf(chainingKey: chainingKey, inputKeyMaterial: inputKeyMaterial)
         Memory.zero(&chainingKey)
         chainingKey = newChainingKey
-        cipher.initializeKey(try! SymmetricKey(Array(temporaryKey.prefix(32))))
+        cipher.initializeKey(try! SymmetricKey(Array(temporaryKey.prefix(32)), placement: .heap))
         Memory.zero(&temporaryKey)
         Memory.zero(&newChainingKey)
     }
@@ -79,7 +79,7 @@ struct NoiseSymmetricState {
             Memory.zero(&second)
             Memory.zero(&chainingKey)
         }
-        return (NoiseCipherState(key: try! SymmetricKey(Array(first.prefix(32)))),
-                NoiseCipherState(key: try! SymmetricKey(Array(second.prefix(32)))))
+        return (NoiseCipherState(key: try! SymmetricKey(Array(first.prefix(32)), placement: .heap)),
+                NoiseCipherState(key: try! SymmetricKey(Array(second.prefix(32)), placement: .heap)))
     }
 }
