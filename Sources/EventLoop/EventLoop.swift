@@ -73,8 +73,13 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Runs `work` on the loop thread soon; callable from any thread.
     public func execute(_ work: @escaping @Sendable () -> Void) {
-        lock.withLock { pending.append(work) }
-        event_active(wakeup, EV_READ, 0)
+        let wasIdle = lock.withLock { () -> Bool in
+            pending.append(work)
+            return pending.count == 1
+        }
+        // Only the first of a burst wakes the loop: `drain` takes everything queued until then,
+        // and looks again after running it.
+        if wasIdle { event_active(wakeup, EV_READ, 0) }
     }
 
     fileprivate func drain() {
