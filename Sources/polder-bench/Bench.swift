@@ -54,6 +54,13 @@ struct Bench: ParsableCommand {
     @Option(help: "Events in Polder's store for its start-up figure (0 leaves it out).")
     var startupEvents = 0
 
+    func validate() throws {
+        guard events > 0, fanOutEvents > 0, fanOutSubscribers > 0, window > 0, latencySeconds > 0, durableEvents > 0,
+              queuedEvents > 0, idleConnections > 0, timeout > 0 else {
+            throw ValidationError("counts, the window, durations and the timeout must be above zero")
+        }
+    }
+
     func run() throws {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let pinning = cores >= 2 && !brokerCPUs.isEmpty && !loadCPUs.isEmpty

@@ -58,9 +58,9 @@ final class BrokerProcess {
     /// Set once, from the main thread, before any broker starts.
     nonisolated(unsafe) private static var signalSources: [DispatchSourceSignal] = []
 
-    /// Makes SIGINT and SIGTERM stop every running broker before the benchmark exits.
+    /// Makes SIGINT, SIGTERM and SIGHUP stop every running broker before the benchmark exits.
     static func stopBrokersOnSignals() {
-        for signalNumber in [SIGINT, SIGTERM] {
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
@@ -102,13 +102,16 @@ final class BrokerProcess {
         return kilobytes * 1024
     }
 
-    /// User and system CPU seconds the broker has used, all threads.
+    /// CPU seconds the broker's threads have run, from each thread's schedstat (nanoseconds;
+    /// /proc/PID/stat counts 10 ms ticks, too coarse for runs of a fraction of a second).
     var cpuSeconds: Double {
-        let stat = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? ""
-        guard let end = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: end)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        let tasks = "/proc/\(process.processIdentifier)/task"
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []
+        let nanoseconds = threads.reduce(0.0) { total, thread in
+            let schedstat = (try? String(contentsOfFile: "\(tasks)/\(thread)/schedstat", encoding: .utf8)) ?? ""
+            return total + (Double(schedstat.split(separator: " ").first ?? "") ?? 0)
+        }
+        return nanoseconds / 1e9
     }
 
     /// Stops the broker (SIGTERM, then SIGKILL after 10 s) and removes its directory unless it was given.
@@ -119,8 +122,8 @@ final class BrokerProcess {
             while process.isRunning && Environment.monotonicNanoseconds() < deadline { usleep(10_000) }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
-            Self.running.withLock { _ = $0.remove(process.processIdentifier) }
         }
+        _ = Self.running.withLock { $0.remove(process.processIdentifier) }
         if !keepsDirectory { try? FileManager.default.removeItem(at: directory) }
     }
 }

@@ -1,12 +1,16 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Platform
 
 /// A blocking TCP connection to a broker on 127.0.0.1, with Nagle's algorithm off: the load
 /// generator's one way to reach any of the brokers.
 final class LoadSocket {
     let descriptor: Int32
     private var closed = false
+    /// The sending thread and the receiving thread (protocol replies) both write: one at a time,
+    /// so that a reply never lands inside a half-sent batch.
+    private let writing = PthreadMutex()
 
     init(port: UInt16) throws(BenchError) {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -37,6 +41,11 @@ final class LoadSocket {
 
     /// Writes all of `bytes`, waiting for the socket as needed.
     func write(_ bytes: [UInt8]) throws(BenchError) {
+        let outcome = writing.withLock { Result { () throws(BenchError) in try writeAll(bytes) } }
+        try outcome.get()
+    }
+
+    private func writeAll(_ bytes: [UInt8]) throws(BenchError) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
@@ -53,7 +62,8 @@ final class LoadSocket {
     func read(into buffer: UnsafeMutableRawBufferPointer, timeout: Double? = nil) throws(BenchError) -> Int {
         if let timeout {
             var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, Int32(timeout * 1000))
+            var ready: Int32
+            repeat { ready = poll(&poller, 1, Int32(timeout * 1000)) } while ready < 0 && errno == EINTR
             if ready == 0 { throw BenchError("no answer from the broker within \(timeout) s") }
         }
         while true {

@@ -34,11 +34,17 @@ final class Receiver: @unchecked Sendable {
     func start() {
         let box = Unmanaged.passRetained(self)
         var thread = pthread_t()
-        pthread_create(&thread, nil, { argument in
+        let status = pthread_create(&thread, nil, { argument in
             let receiver = Unmanaged<Receiver>.fromOpaque(argument!).takeRetainedValue()
             receiver.run()
             return nil
         }, box.toOpaque())
+        guard status == 0 else {
+            box.release()
+            failure.withLock { $0 = BenchError("cannot start the receiving thread (error \(status))") }
+            finished.signal()
+            return
+        }
         pthread_detach(thread)
     }
 
