@@ -23,16 +23,14 @@ final class ClientConnection {
     private var connectContinuation: CheckedContinuation<Result<SigningPublicKey, ClientError>, Never>?
     private var connectTimer: Timer?
     private var closedError: ClientError?
-    private let verifyDeliveries: Bool
     /// Pings a broker that has heard nothing from us for `keepAliveAfter`, so that its idle
     /// timeout (default 300 s, at least 60 s when configured) does not end a quiet subscriber.
     private var keepAliveTimer: Timer?
     private var lastSent = Environment.monotonicNanoseconds()
     private static let keepAliveAfter: UInt64 = 30_000_000_000
 
-    init(loop: EventLoop, identity: SigningKeyPair, verifyDeliveries: Bool) {
+    init(loop: EventLoop, identity: SigningKeyPair) {
         self.loop = loop
-        self.verifyDeliveries = verifyDeliveries
         channel = SecureChannel(role: .initiator, identity: identity)
     }
 
@@ -97,9 +95,7 @@ final class ClientConnection {
         case let .deliver(position, event):
             let topic = event.event.topic
             guard subscriptions[topic] != nil else { return }
-            if verifyDeliveries {
-                do { try event.verifySignature() } catch { return }  // never hand a forged event to the application
-            }
+            do { try event.verifySignature() } catch { return }  // never hand a forged event to the application
             guard subscriptions[topic]!.filter.insert(event.id) else {
                 return acknowledge(topic, through: position)  // a duplicate: already handed out
             }

@@ -8,8 +8,6 @@ public final class PolderClient: Sendable {
     public struct Options: Sendable {
         /// Seconds to wait for the connection and handshake.
         public var connectTimeout = 10.0
-        /// Check each delivered event's signature before handing it out (off only for benchmarks).
-        public var verifyDeliveries = true
 
         public init() {}
     }
@@ -39,7 +37,7 @@ public final class PolderClient: Sendable {
         }
         let loop: EventLoop
         do { loop = try EventLoop.startThread() } catch { throw ClientError(.unreachable, error.message) }
-        let bound = LoopBound(ClientConnection(loop: loop, identity: identity, verifyDeliveries: options.verifyDeliveries), loop: loop)
+        let bound = LoopBound(ClientConnection(loop: loop, identity: identity), loop: loop)
         let result = await withCheckedContinuation { continuation in
             loop.execute { bound.value.connect(to: socketAddress, timeout: options.connectTimeout, continuation: continuation) }
         }

@@ -1,9 +1,11 @@
 /// The NATS text protocol for the load generator: CONNECT, SUB, PUB, MSG/HMSG, PING/PONG, and
 /// JetStream through its request subjects. Acknowledged publishing goes to a file-backed stream;
 /// a durable subscriber is a durable push consumer that acknowledges every 1,000th message.
-struct NATSDriver: LoadDriver {
+final class NATSDriver: LoadDriver {
     let port: UInt16
     let run: String
+    /// The run's stream exists once created; later requests need not create it again.
+    private var streamCreated = false
     var subject: String { "bench.\(run)" }
     var stream: String { "BENCH_\(run)" }
     var deliverSubject: String { "bench.deliver.\(run)" }
@@ -51,13 +53,14 @@ struct NATSDriver: LoadDriver {
         return numbers.map { line + MessageNumber.payload($0, size: payload) + [13, 10] }
     }
 
-    /// A file-backed stream holding the run's subject (creating it again with the same
-    /// configuration is harmless).
+    /// A file-backed stream holding the run's subject, created on first need.
     private func createStream(on connection: LoadConnection) throws(BenchError) {
+        guard !streamCreated else { return }
         try request("$JS.API.STREAM.CREATE.\(stream)", """
             {"name":"\(stream)","subjects":["\(subject)"],"storage":"file","retention":"limits",\
             "max_msgs":-1,"max_bytes":-1,"discard":"old","num_replicas":1}
             """, on: connection)
+        streamCreated = true
     }
 
     private func request(_ subject: String, _ json: String, on connection: LoadConnection) throws(BenchError) {
