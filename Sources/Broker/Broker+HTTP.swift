@@ -90,6 +90,9 @@ extension Broker {
                     Double(statistics.eventsSkipped))
         page.metric("polder_equivocations_total", "counter", "Events refused because their publisher signed another with the same sequence.",
                     Double(statistics.equivocations))
+        page.metric("polder_chained_events_dropped_total", "counter",
+                    "Chained events from peers given up because no successor vouched for them in time.",
+                    Double(statistics.chainedEventsDropped))
         page.metric("polder_publishes_pending", "gauge", "Publishes waiting for their signature check or their commit.",
                     Double(sessions.values.reduce(0) { $0 + $1.publishesInFlight }))
         page.metric("polder_events_waiting_for_dependencies", "gauge", "Events the overlay holds until what they depend on arrives.",

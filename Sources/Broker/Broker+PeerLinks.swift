@@ -184,39 +184,46 @@ extension Broker {
                 logger.debug("ignoring an event from \(link.label): \(problem.text)")
                 return
             }
-            let ticket = link.enqueue(message, verified: false)
-            verifyOffLoop(event) { [self, link] verification in verified(ticket: ticket, verification, on: link) }
+            if let ticket = link.received.append(message, event: event) {
+                verifyOffLoop(event) { [self, link] outcome in verified(ticket: ticket, outcome, on: link) }
+            } else {
+                processReceived(on: link)  // chained: it may already be vouched for
+            }
             return
         default:
             break
         }
-        _ = link.enqueue(message, verified: true)
+        _ = link.received.append(message, event: nil)
         processReceived(on: link)
     }
 
-    private func verified(ticket: UInt64, _ verification: EdgeSession.Verification, on link: PeerLink) {
-        guard peerLinks[link.number] != nil, !link.isClosing,
-              let index = link.received.firstIndex(where: { $0.ticket == ticket }) else { return }
-        link.received[index].verification = verification
+    private func verified(ticket: UInt64, _ outcome: Result<Void, WireError>, on link: PeerLink) {
+        guard peerLinks[link.number] != nil, !link.isClosing else { return }
+        link.received.checked(ticket, outcome)
         processReceived(on: link)
     }
 
-    /// Hands the completed prefix of the link's received messages to the overlay, in order.
+    /// Hands the authentic prefix of the link's received messages to the overlay, in order.
     private func processReceived(on link: PeerLink) {
         guard let peer = link.identity else { return }
-        while let first = link.received.first {
-            switch first.verification {
-            case .pending:
+        while true {
+            switch link.received.front {
+            case .empty:
                 return
-            case .invalid(let text):
+            case .waiting:
+                // A chained event whose successor does not come must not hold up the link for long:
+                // it is dropped, and causal delivery fetches it again if it is needed.
+                guard link.received.dropUnvouchedFront(whenMoreThan: PeerLink.maximumWaitingBehindChain) != nil else { return }
+                statistics.chainedEventsDropped += 1
+            case .forged(_, let text):
                 // A broker forwards only events it verified: this peer is faulty or hostile.
                 statistics.eventsRejected += 1
                 logger.warning("closing \(link.label): it sent an event with a bad signature: \(text)")
                 link.received.removeAll()
                 return drop(link)
-            case .valid:
-                link.received.removeFirst()
-                perform(overlay.receive(first.message, from: peer, now: overlayNow(), archive: archive))
+            case .ready(let message):
+                link.received.removeFront()
+                perform(overlay.receive(message, from: peer, now: overlayNow(), archive: archive))
             }
         }
     }

@@ -5,33 +5,33 @@ import Wire
 
 extension Broker {
     /// Checks admission now and the signature on a worker; accepted events go to the store in
-    /// arrival order and are acknowledged once committed.
+    /// arrival order and are acknowledged once committed. A chained event (§6.4) waits for its
+    /// successor's signature instead, and chain members are checked for admission when accepted.
     func publish(_ event: SignedEvent, request: UInt32, from session: EdgeSession) {
-        if let problem = admissionProblem(event.event) {
+        let inChain = session.isInChain || event.isChained
+        if let broken = session.chainProblem(continuingWith: event) {
+            return refuse(session, .badSignature, broken)
+        }
+        if !inChain, let problem = admissionProblem(event.event) {
             return answer(request, refusing: problem, to: session)
         }
-        let ticket = session.enqueuePublish(request: request, event: event)
+        let ticket = session.pendingPublishes.append(EdgeSession.PendingPublish(request: request, event: event), event: event)
         if session.publishesInFlight >= configuration.maximumPendingPublishes { session.connection.pauseReading() }
-        verifyOffLoop(event) { [self, session] verification in verified(ticket: ticket, verification, on: session) }
+        guard let ticket else { return }  // chained: its successor's check settles it
+        verifyOffLoop(event) { [self, session] outcome in verified(ticket: ticket, outcome, on: session) }
     }
 
     /// Checks an event's signature on a verifier thread; `done` runs on the loop with the outcome.
-    func verifyOffLoop(_ event: SignedEvent, done: @escaping (EdgeSession.Verification) -> Void) {
-        let bound = LoopBound({ [unowned self] (verification: EdgeSession.Verification, seconds: Double) in
+    func verifyOffLoop(_ event: SignedEvent, done: @escaping (Result<Void, WireError>) -> Void) {
+        let bound = LoopBound({ [unowned self] (outcome: Result<Void, WireError>, seconds: Double) in
             statistics.signatureVerifySeconds.record(seconds)
-            done(verification)
+            done(outcome)
         }, loop: loop)
         verifiers.submit { [loop] in
             let started = Environment.monotonicNanoseconds()
-            let verification: EdgeSession.Verification
-            do throws(WireError) {
-                try event.verifySignature()
-                verification = .valid
-            } catch {
-                verification = .invalid(error.message)
-            }
+            let outcome = Result<Void, WireError> { () throws(WireError) in try event.verifySignature() }
             let seconds = Double(Environment.monotonicNanoseconds() - started) / 1e9
-            loop.execute { bound.value(verification, seconds) }
+            loop.execute { bound.value(outcome, seconds) }
         }
     }
 
@@ -55,20 +55,19 @@ extension Broker {
         return nil
     }
 
-    private func verified(ticket: UInt64, _ verification: EdgeSession.Verification, on session: EdgeSession) {
-        guard sessions[session.number] != nil, !session.isClosing,
-              let index = session.pendingPublishes.firstIndex(where: { $0.ticket == ticket }) else { return }
-        session.pendingPublishes[index].verification = verification
-        // Accept in arrival order: only the completed prefix of the queue.
-        while let first = session.pendingPublishes.first {
-            switch first.verification {
-            case .pending:
+    private func verified(ticket: UInt64, _ outcome: Result<Void, WireError>, on session: EdgeSession) {
+        guard sessions[session.number] != nil, !session.isClosing else { return }
+        session.pendingPublishes.checked(ticket, outcome)
+        // Accept in arrival order: only the authentic prefix of the queue.
+        while true {
+            switch session.pendingPublishes.front {
+            case .empty, .waiting:
                 return
-            case .invalid(let text):
+            case .forged(_, let text):
                 session.pendingPublishes.removeAll()
                 return refuse(session, .badSignature, text)
-            case .valid:
-                session.pendingPublishes.removeFirst()
+            case .ready(let first):
+                session.pendingPublishes.removeFront()
                 accept(first.event, request: first.request, from: session)
             }
         }

@@ -100,6 +100,8 @@ public final class Broker {
         public var eventsSkipped: UInt64 = 0
         /// Events refused because their publisher had signed another with the same sequence.
         public var equivocations = 0
+        /// Chained events from peers given up because no successor vouched for them in time.
+        public var chainedEventsDropped = 0
     }
 
     /// An operation handed to the store whose answer is still to be sent.

@@ -6,18 +6,9 @@ import Wire
 /// One edge client's connection: its secure channel, its subscriptions, and the publishes whose
 /// signatures are being checked, kept in arrival order so that acceptance follows publish order.
 final class EdgeSession {
-    enum Verification {
-        case pending
-        case valid
-        case invalid(String)
-    }
-
     struct PendingPublish {
-        /// Unique within the session, so that a repeated request number cannot be confused.
-        let ticket: UInt64
         let request: UInt32
         let event: SignedEvent
-        var verification: Verification = .pending
     }
 
     /// Unique for the broker's lifetime (never reused, unlike object addresses).
@@ -26,18 +17,41 @@ final class EdgeSession {
     private var channel: SecureChannel
     private(set) var identity: SigningPublicKey?
     var subscriptions: [TopicID: Subscription] = [:]
-    /// Publishes whose signatures are being checked, in arrival order.
-    var pendingPublishes: [PendingPublish] = []
+    /// Publishes not yet authentic (signature being checked, or chained and waiting for their
+    /// successor), in arrival order. A client sends a chain in order, so no vouchers are kept.
+    var pendingPublishes = AuthenticationQueue<PendingPublish>(voucherCapacity: 0)
     /// Publishes accepted for storing and not yet answered.
     var storingPublishes = 0
-    private var nextTicket: UInt64 = 0
+    /// The last publish when it was chained, and how many chained publishes lead up to it: the
+    /// next publish must be its successor (protocol/README.md, §9.1).
+    private var openChain: (event: SignedEvent, length: Int)?
 
-    /// Queues a publish for signature checking; returns its ticket.
-    func enqueuePublish(request: UInt32, event: SignedEvent) -> UInt64 {
-        nextTicket += 1
-        pendingPublishes.append(PendingPublish(ticket: nextTicket, request: request, event: event))
-        return nextTicket
+    /// Checks that a publish keeps the chain rule; returns what is wrong, or nil.
+    func chainProblem(continuingWith event: SignedEvent) -> String? {
+        if let open = openChain {
+            guard event.vouches(for: open.event) else {
+                return """
+                    chained event \(open.event.id) must be followed by its successor: sequence \(open.event.event.sequence + 1) \
+                    of the same publisher and topic, listing its ID as a dependency
+                    """
+            }
+            guard event.isChained else {
+                openChain = nil
+                return nil
+            }
+            guard open.length < Limits.maximumChainLength else {
+                return "more than \(Limits.maximumChainLength) chained events in a row; sign at least every \(Limits.maximumChainLength + 1)th"
+            }
+            openChain = (event, open.length + 1)
+        } else if event.isChained {
+            openChain = (event, 1)
+        }
+        return nil
     }
+
+    /// Whether a chain is open: its events are checked for admission only once it is authentic.
+    var isInChain: Bool { openChain != nil }
+
     var handshakeTimer: Timer?
     private(set) var isClosing = false
 

@@ -11,13 +11,6 @@ final class PeerLink {
         case inbound, outbound
     }
 
-    /// A received message and whether its checks (an event's signature) are done.
-    struct Received {
-        let ticket: UInt64
-        let message: PeerMessage
-        var verification: EdgeSession.Verification
-    }
-
     /// Unique for the broker's lifetime.
     let number: UInt64
     let connection: Connection
@@ -28,8 +21,12 @@ final class PeerLink {
     private(set) var identity: PeerID?
     /// Encoded messages queued before the handshake completed.
     private var outbox: [[UInt8]] = []
-    var received: [Received] = []
-    private var nextTicket: UInt64 = 0
+    /// Received messages in arrival order, each waiting until the event it carries is authentic.
+    /// Brokers forward events as they release them, so a chain can be interleaved with other
+    /// messages or overtaken by its successor: vouchers are kept.
+    var received = AuthenticationQueue<PeerMessage>(voucherCapacity: 4096)
+    /// Messages that may wait behind a chained event before it is given up (§14.1).
+    static let maximumWaitingBehindChain = 1024
     /// Monotonic milliseconds of the last message either way, to close links nobody uses.
     var lastUsed: UInt64
     var handshakeTimer: Timer?
@@ -95,13 +92,6 @@ final class PeerLink {
         } catch {
             close()
         }
-    }
-
-    /// Queues a received message; returns its ticket for the verification that completes it.
-    func enqueue(_ message: PeerMessage, verified: Bool) -> UInt64 {
-        nextTicket += 1
-        received.append(Received(ticket: nextTicket, message: message, verification: verified ? .valid : .pending))
-        return nextTicket
     }
 
     /// Closes once what is queued is sent.

@@ -14,8 +14,16 @@ final class ClientConnection {
     private var channel: SecureChannel
     private var nextRequest: UInt32 = 1
     private var pending: [UInt32: (Reply) -> Void] = [:]
-    private var subscriptions: [TopicID: (continuation: AsyncStream<SubscriptionMessage>.Continuation, filter: SeenCache<EventID>,
-                                          order: CausalOrder)] = [:]
+    private var subscriptions: [TopicID: SubscriptionState] = [:]
+
+    /// What the connection keeps per subscription: deliveries waiting to be authentic (chained
+    /// events wait for their successor), IDs already handed out, and the causal order check.
+    private struct SubscriptionState {
+        let continuation: AsyncStream<SubscriptionMessage>.Continuation
+        var authentication = AuthenticationQueue<CausalOrder.Positioned>(voucherCapacity: 0)
+        var filter = SeenCache<EventID>(capacity: 65_536)
+        var order = CausalOrder()
+    }
     /// Acknowledgements not yet sent, by topic; sent together shortly after the first.
     private var pendingAcks: [TopicID: UInt64] = [:]
     private var ackTimer: Timer?
@@ -95,13 +103,11 @@ final class ClientConnection {
         case let .deliver(position, event):
             let topic = event.event.topic
             guard subscriptions[topic] != nil else { return }
-            do { try event.verifySignature() } catch { return }  // never hand a forged event to the application
-            guard subscriptions[topic]!.filter.insert(event.id) else {
-                return acknowledge(topic, through: position)  // a duplicate: already handed out
+            let delivery = CausalOrder.Positioned(event: event, position: position)
+            if let ticket = subscriptions[topic]!.authentication.append(delivery, event: event) {
+                subscriptions[topic]!.authentication.checked(ticket, Result { () throws(WireError) in try event.verifySignature() })
             }
-            for ready in subscriptions[topic]!.order.take(event, position: position) {
-                subscriptions[topic]!.continuation.yield(.event(ready.event, position: ready.position))
-            }
+            handOutAuthentic(topic)
         case let .dropped(topic, reason, count):
             guard subscriptions[topic] != nil else { return }
             subscriptions[topic]!.continuation.yield(.dropped(reason, count: count))
@@ -112,6 +118,32 @@ final class ClientConnection {
             pending.removeValue(forKey: UInt32(truncatingIfNeeded: nonce))?(.success(message))
         case .subscribe, .unsubscribe, .publish, .putTopic, .getTopic, .ping, .ack:
             fail(ClientError(.protocolViolation, "the broker sent a client request"))
+        }
+    }
+
+    /// Hands the application the authentic prefix of a subscription's deliveries, in order; never a
+    /// forged event, nor a chained one no successor vouched for (given up after `CausalOrder`'s
+    /// bound of deliveries behind it).
+    private func handOutAuthentic(_ topic: TopicID) {
+        while subscriptions[topic] != nil {
+            switch subscriptions[topic]!.authentication.front {
+            case .empty:
+                return
+            case .waiting:
+                let bound = subscriptions[topic]!.order.maximumHeld
+                if subscriptions[topic]!.authentication.dropUnvouchedFront(whenMoreThan: bound) == nil { return }
+            case .forged:
+                subscriptions[topic]!.authentication.removeFront()
+            case .ready(let delivery):
+                subscriptions[topic]!.authentication.removeFront()
+                guard subscriptions[topic]!.filter.insert(delivery.event.id) else {
+                    acknowledge(topic, through: delivery.position)  // a duplicate: already handed out
+                    continue
+                }
+                for ready in subscriptions[topic]!.order.take(delivery.event, position: delivery.position) {
+                    subscriptions[topic]!.continuation.yield(.event(ready.event, position: ready.position))
+                }
+            }
         }
     }
 
@@ -127,7 +159,7 @@ final class ClientConnection {
     func addSubscription(_ topic: TopicID, _ continuation: AsyncStream<SubscriptionMessage>.Continuation) {
         if closedError != nil { return continuation.finish() }
         subscriptions[topic]?.continuation.finish()
-        subscriptions[topic] = (continuation, SeenCache(capacity: 65_536), CausalOrder())
+        subscriptions[topic] = SubscriptionState(continuation: continuation)
     }
 
     func removeSubscription(_ topic: TopicID) {

@@ -27,6 +27,27 @@ public struct TopicAccess: Sendable {
 
     /// Encrypts `plaintext` and signs the event.
     public func makeEvent(_ plaintext: [UInt8], sequence: UInt64, dependencies: [EventID], time: UInt64, expiry: UInt64 = 0) throws(ClientError) -> SignedEvent {
+        try event(plaintext, sequence: sequence, dependencies: dependencies, time: time, expiry: expiry).signed(by: identity)
+    }
+
+    /// Encrypts messages to be published back to back as a chain (protocol/README.md, §6.4): each
+    /// event follows the one before it, and only every 65th and the last are signed, which spares
+    /// the publisher, its broker and every reader most signature work. `after` is this identity's
+    /// previous event in the topic, if any; the first event follows it.
+    public func makeChain(_ plaintexts: [[UInt8]], firstSequence: UInt64, after previous: EventID?, time: UInt64,
+                          expiry: UInt64 = 0) throws(ClientError) -> [SignedEvent] {
+        var events: [Event] = []
+        var previous = previous
+        for (offset, plaintext) in plaintexts.enumerated() {
+            let event = try event(plaintext, sequence: firstSequence + UInt64(offset), dependencies: previous.map { [$0] } ?? [],
+                                  time: time, expiry: expiry)
+            previous = event.id
+            events.append(event)
+        }
+        do { return try SignedEvent.chain(events, signedBy: identity) } catch { throw ClientError(.protocolViolation, error.message) }
+    }
+
+    private func event(_ plaintext: [UInt8], sequence: UInt64, dependencies: [EventID], time: UInt64, expiry: UInt64) throws(ClientError) -> Event {
         let associatedData = PayloadCipher.associatedData(topic: descriptor.topic, publisher: identity.publicKey,
                                                           sequence: sequence, epoch: descriptor.epoch)
         let payload: [UInt8]
@@ -40,9 +61,8 @@ public struct TopicAccess: Sendable {
         guard payload.count <= Limits.maximumPayloadLength else {
             throw ClientError(.protocolViolation, "the message is too large: \(plaintext.count) bytes, and one event holds at most about \(Limits.maximumPayloadLength - 81)")
         }
-        let event = Event(topic: descriptor.topic, publisher: identity.publicKey, sequence: sequence, dependencies: dependencies,
-                          time: time, expiry: expiry, epoch: descriptor.epoch, payload: payload)
-        return event.signed(by: identity)
+        return Event(topic: descriptor.topic, publisher: identity.publicKey, sequence: sequence, dependencies: dependencies,
+                     time: time, expiry: expiry, epoch: descriptor.epoch, payload: payload)
     }
 
     /// Decrypts an event of this topic.

@@ -143,6 +143,9 @@ public struct SignedEvent: Sendable, Equatable {
 
     /// Fails unless the publisher signed exactly these bytes.
     public func verifySignature() throws(WireError) {
+        guard !isChained else {
+            throw WireError(.badSignature, "event \(id) is chained: it has no signature of its own, only its successor can vouch for it")
+        }
         guard event.publisher.isValidSignature(signature, for: body) else {
             throw WireError(.badSignature, "event \(id) does not carry a valid signature of its publisher")
         }

@@ -6,6 +6,8 @@ public enum Limits {
     public static let maximumMessageLength = maximumFrameLength - ChaChaPolyTagLength.value
     /// Largest encoded signed event.
     public static let maximumEventLength = 64 * 1024 - 1024
+    /// Most chained (unsigned) events in a row before a signed one (§6.4).
+    public static let maximumChainLength = 64
     /// Most direct dependencies one event may list.
     public static let maximumDependencies = 32
     /// Largest encrypted payload inside an event: what is left of `maximumEventLength` after the

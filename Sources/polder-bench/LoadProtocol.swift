@@ -50,8 +50,10 @@ protocol LoadDriver {
     /// Ends a connection politely, leaving its durable subscription behind.
     func leave(_ connection: LoadConnection) throws(BenchError)
     /// The bytes that publish messages `numbers` (counted from 1 in each run) of `payload` bytes;
-    /// `acknowledged` asks for the broker's durable acknowledgement of each.
-    func publications(_ numbers: ClosedRange<UInt64>, payload: Int, acknowledged: Bool,
+    /// `acknowledged` asks for the broker's durable acknowledgement of each. `streamed` says they
+    /// go out back to back, so per-message work may be shared among them (Polder signs a chain
+    /// once); otherwise each is sent on its own (latency, one in flight) and must stand alone.
+    func publications(_ numbers: ClosedRange<UInt64>, payload: Int, acknowledged: Bool, streamed: Bool,
                       from publisher: LoadConnection) throws(BenchError) -> [[UInt8]]
 }
 

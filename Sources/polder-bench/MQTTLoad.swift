@@ -30,7 +30,7 @@ struct MQTTDriver: LoadDriver {
         connection.socket.close()
     }
 
-    func publications(_ numbers: ClosedRange<UInt64>, payload: Int, acknowledged: Bool,
+    func publications(_ numbers: ClosedRange<UInt64>, payload: Int, acknowledged: Bool, streamed: Bool,
                       from publisher: LoadConnection) throws(BenchError) -> [[UInt8]] {
         let topicField = MQTTPacket.string(topic)
         return numbers.map { number in

@@ -42,7 +42,7 @@ final class NATSDriver: LoadDriver {
         connection.socket.close()
     }
 
-    func publications(_ numbers: ClosedRange<UInt64>, payload: Int, acknowledged: Bool,
+    func publications(_ numbers: ClosedRange<UInt64>, payload: Int, acknowledged: Bool, streamed: Bool,
                       from publisher: LoadConnection) throws(BenchError) -> [[UInt8]] {
         var head = "PUB \(subject) "
         if acknowledged {

@@ -4,8 +4,9 @@ import Sodium
 import Wire
 
 /// Polder's own protocol for the load generator: the Noise handshake, then sealed edge messages.
-/// Events are encrypted and signed (on both cores) before the clock starts; every publish is
-/// acknowledged after the broker's fsync, so `acknowledged` changes nothing on the wire.
+/// Events are encrypted and signed before the clock starts; every publish is acknowledged after
+/// the broker's fsync, so `acknowledged` changes nothing on the wire. Streamed events go as
+/// chains (one signature per 65 events, protocol §6.4), as a client publishing back to back does.
 final class PolderDriver: LoadDriver {
     let port: UInt16
     let topic: TopicID
@@ -53,12 +54,22 @@ final class PolderDriver: LoadDriver {
         connection.socket.close()
     }
 
-    func publications(_ numbers: ClosedRange<UInt64>, payload: Int, acknowledged: Bool,
+    func publications(_ numbers: ClosedRange<UInt64>, payload: Int, acknowledged: Bool, streamed: Bool,
                       from publisher: LoadConnection) throws(BenchError) -> [[UInt8]] {
         let plaintext = [UInt8](repeating: 0x61, count: payload)
-        let events = try Self.signInParallel(numbers.count) { [access] index throws(BenchError) in
-            do { return try access.makeEvent(plaintext, sequence: numbers.lowerBound + UInt64(index), dependencies: [], time: 0) } catch {
-                throw BenchError("cannot make a Polder event: \(error)")
+        let events: [SignedEvent]
+        if streamed {
+            do {
+                events = try access.makeChain(Array(repeating: plaintext, count: numbers.count), firstSequence: numbers.lowerBound,
+                                              after: nil, time: 0)
+            } catch {
+                throw BenchError("cannot make a chain of Polder events: \(error)")
+            }
+        } else {
+            events = try Self.signInParallel(numbers.count) { [access] index throws(BenchError) in
+                do { return try access.makeEvent(plaintext, sequence: numbers.lowerBound + UInt64(index), dependencies: [], time: 0) } catch {
+                    throw BenchError("cannot make a Polder event: \(error)")
+                }
             }
         }
         let connection = publisher as! PolderConnection

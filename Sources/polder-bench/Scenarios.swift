@@ -31,7 +31,7 @@ struct Scenarios {
             try driver.subscribe(subscriber, durable: nil)
             connections.append(subscriber)
         }
-        let frames = try driver.publications(1...UInt64(count), payload: payload, acknowledged: false, from: publisher)
+        let frames = try driver.publications(1...UInt64(count), payload: payload, acknowledged: false, streamed: true, from: publisher)
         let receiver = Receiver(connections, subscribers: Set(1...subscribers))
         receiver.start()
         defer { _ = try? receiver.stop() }
@@ -56,7 +56,7 @@ struct Scenarios {
         let publisher = try driver.connect(.publisher, client: "publisher")
         let subscriber = try driver.connect(.subscriber, client: "subscriber")
         try driver.subscribe(subscriber, durable: nil)
-        let frames = try driver.publications(1...UInt64(count), payload: 128, acknowledged: false, from: publisher)
+        let frames = try driver.publications(1...UInt64(count), payload: 128, acknowledged: false, streamed: false, from: publisher)
         let interval = 1_000_000_000 / UInt64(rate)
         let recorder = LatencyRecorder(warmUp: UInt64(count / 10))
         let start = Environment.monotonicNanoseconds() + 10_000_000
@@ -83,9 +83,9 @@ struct Scenarios {
         let deadline = Self.deadline(timeout)
         let driver = try broker.kind.driver(port: broker.port, run: "durable")
         let publisher = try leaveDurableSubscriber(driver)
-        let single = try driver.publications(1...UInt64(singleDurableEvents), payload: 128, acknowledged: true, from: publisher)
+        let single = try driver.publications(1...UInt64(singleDurableEvents), payload: 128, acknowledged: true, streamed: false, from: publisher)
         let windowed = try driver.publications(UInt64(singleDurableEvents + 1)...UInt64(singleDurableEvents + durableEvents), payload: 128,
-                                               acknowledged: true, from: publisher)
+                                               acknowledged: true, streamed: true, from: publisher)
         let receiver = Receiver([publisher], subscribers: [])
         receiver.start()
         defer { _ = try? receiver.stop() }
@@ -111,7 +111,7 @@ struct Scenarios {
         let deadline = Self.deadline(timeout)
         let driver = try broker.kind.driver(port: broker.port, run: "queue")
         let publisher = try leaveDurableSubscriber(driver)
-        let frames = try driver.publications(1...UInt64(queuedEvents), payload: 128, acknowledged: true, from: publisher)
+        let frames = try driver.publications(1...UInt64(queuedEvents), payload: 128, acknowledged: true, streamed: true, from: publisher)
         let filling = Receiver([publisher], subscribers: [])
         filling.start()
         defer { _ = try? filling.stop() }

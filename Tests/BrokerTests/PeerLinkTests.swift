@@ -41,6 +41,25 @@ import Wire
         await broker.stop()
     }
 
+    @Test func aPeersChainedEventsWaitForTheirSignedEndEvenWhenItOvertakesThem() async throws {
+        let (broker, topic, alice, subscription, bob, peer) = try await setUp()
+        try peer.send(hello(peerKeys))
+        let chain = try topic.access(alice).makeChain([[1], [2], [3], [4]], firstSequence: 1, after: nil, time: 1)
+        #expect(chain.map(\.isChained) == [true, true, true, false])
+        try peer.send(.event(chain[0]))
+        try peer.send(.event(chain[1]))
+        try peer.send(.event(chain[3]))  // the signed end overtakes chain[2]: it is remembered
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(await broker.statistics().eventsDelivered == 0)
+        try peer.send(.event(chain[2]))
+        #expect(await collect(subscription, count: 4).map(\.id) == chain.map(\.id))
+        let statistics = await broker.statistics()
+        #expect(statistics.eventsRejected == 0)
+        #expect(statistics.signatureVerifySeconds.count == 1)
+        bob.close()
+        await broker.stop()
+    }
+
     @Test func aForgedEventClosesTheLinkAndIsNotDelivered() async throws {
         let (broker, topic, alice, subscription, bob, peer) = try await setUp()
         try peer.send(hello(peerKeys))

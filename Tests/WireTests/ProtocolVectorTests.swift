@@ -65,6 +65,38 @@ import Testing
         }
     }
 
+    /// §6.4: event 3 is chained (64 zero bytes for a signature); event 4 is signed and lists it.
+    @Test func chainedEvents() throws {
+        let first = Self.sampleEvent(sequence: 1, dependencies: [], payload: Array("opaque".utf8))
+        let second = Self.sampleEvent(sequence: 2, dependencies: [first.id], payload: [0, 1, 2, 3])
+        let events = try SignedEvent.chain([3, 4].map { sequence in
+            Event(topic: Self.topicKey.publicKey, publisher: Self.publisher.publicKey, sequence: sequence, time: 1_790_000_000_000,
+                  epoch: 1, payload: [UInt8(sequence)])
+        }.reduce(into: [Event]()) { chain, event in
+            var event = event
+            event.dependencies = [chain.last?.id ?? second.id]
+            chain.append(event)
+        }, signedBy: Self.publisher)
+        let generated: [[String: Any]] = events.map { signed in
+            ["sequence": signed.event.sequence, "dependencies": signed.event.dependencies.map(\.description),
+             "chained": signed.isChained, "id": signed.id.description, "encoded": Hex.encode(signed.encoded)]
+        }
+        try writeVectorsIfAsked("event-chain.json", ["description": "Events 3 and 4 of the events.json publisher: 3 is chained, 4 signed and vouches for it",
+                                                     "vectors": generated])
+        let decoded = try (loadVectors("event-chain.json")["vectors"] as! [[String: Any]]).map { vector in
+            let event = try SignedEvent.decode(hex(vector["encoded"] as! String))
+            #expect(event.id.description == vector["id"] as? String)
+            #expect(event.isChained == vector["chained"] as? Bool)
+            return event
+        }
+        #expect(decoded == events)
+        #expect(decoded[0].event.dependencies == [second.id])
+        #expect(throws: WireError.self) { try decoded[0].verifySignature() }
+        try decoded[1].verifySignature()
+        #expect(decoded[1].vouches(for: decoded[0]))
+        #expect(!decoded[0].vouches(for: decoded[1]))
+    }
+
     @Test func payloads() throws {
         let secret = try EpochSecret([UInt8](repeating: 0x04, count: 32))
         let ad = PayloadCipher.associatedData(topic: Self.topicKey.publicKey, publisher: Self.publisher.publicKey, sequence: 7, epoch: 1)

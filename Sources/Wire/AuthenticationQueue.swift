@@ -1,0 +1,156 @@
+/// Received items kept in arrival order until the events they carry are authentic (protocol/README.md,
+/// §6.4): a signed event once its signature has been checked (the receiver does that, often on
+/// another thread, and reports back with its ticket), a chained event once an authentic successor
+/// vouches for it. Items leave only from the front, so a receiver acts on them in the order they
+/// were sent. Brokers keep one per connection and clients one per subscription.
+public struct AuthenticationQueue<Element> {
+    /// What the front of the queue allows.
+    public enum Front {
+        /// The front item is authentic (or carries no event): act on it.
+        case ready(Element)
+        /// The front item's event failed its check; the text says why.
+        case forged(Element, String)
+        /// The front item waits for its check or for a successor.
+        case waiting
+        case empty
+    }
+
+    private enum State {
+        case waiting
+        case authentic
+        case forged(String)
+    }
+
+    private struct Entry {
+        let ticket: UInt64
+        let element: Element
+        let event: SignedEvent?
+        var state: State
+    }
+
+    /// Live entries are `entries[head...]`, in ticket order; the dead prefix is cut off in bulk.
+    private var entries: [Entry] = []
+    private var head = 0
+    private var nextTicket: UInt64 = 0
+    /// Tickets of the chained entries still waiting for a successor, by event ID.
+    private var waitingChained: [EventID: [UInt64]] = [:]
+    /// Chained events an authentic successor named before they arrived.
+    private var vouchers: ChainVouchers
+
+    /// `voucherCapacity` bounds the successors remembered for chained events not yet received; a
+    /// receiver that always gets a chain in order (a broker's client connection, a subscription)
+    /// passes 0 and remembers none.
+    public init(voucherCapacity: Int) {
+        vouchers = ChainVouchers(capacity: voucherCapacity)
+    }
+
+    public var count: Int { entries.count - head }
+    public var isEmpty: Bool { count == 0 }
+
+    /// Queues an item. Returns a ticket when `event` is signed and its signature must be checked
+    /// (report with `checked`); nil when nothing is to be checked: no event, or a chained one.
+    public mutating func append(_ element: Element, event: SignedEvent?) -> UInt64? {
+        nextTicket += 1
+        guard let event else {
+            entries.append(Entry(ticket: nextTicket, element: element, event: nil, state: .authentic))
+            return nil
+        }
+        if event.isChained {
+            let vouched = vouchers.redeem(event)
+            entries.append(Entry(ticket: nextTicket, element: element, event: event, state: vouched ? .authentic : .waiting))
+            if vouched { settlePredecessors(from: entries.count - 1, as: .authentic) } else { waitingChained[event.id, default: []].append(nextTicket) }
+            return nil
+        }
+        entries.append(Entry(ticket: nextTicket, element: element, event: event, state: .waiting))
+        return nextTicket
+    }
+
+    /// Reports a signature check. An authentic event also authenticates the chained events before
+    /// it; a forged one makes them forged too, since only it could have vouched for them.
+    public mutating func checked(_ ticket: UInt64, _ outcome: Result<Void, WireError>) {
+        guard let index = index(of: ticket) else { return }
+        switch outcome {
+        case .success:
+            entries[index].state = .authentic
+            settlePredecessors(from: index, as: .authentic)
+        case .failure(let error):
+            entries[index].state = .forged(error.message)
+            settlePredecessors(from: index, as: .forged("the event that should vouch for it is forged: \(error.message)"))
+        }
+    }
+
+    /// The front item, if it may be acted on; `removeFront` takes it off.
+    public var front: Front {
+        guard head < entries.count else { return .empty }
+        let first = entries[head]
+        switch first.state {
+        case .authentic: return .ready(first.element)
+        case .forged(let text): return .forged(first.element, text)
+        case .waiting: return .waiting
+        }
+    }
+
+    public mutating func removeFront() {
+        guard head < entries.count else { return }
+        head += 1
+        if head == entries.count {
+            entries.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 64 && head * 2 >= entries.count {
+            entries.removeFirst(head)
+            head = 0
+        }
+    }
+
+    /// Drops the front item when it is a chained event still without a successor while more than
+    /// `limit` items wait behind it (a faulty sender, or a chain cut short); returns the dropped item.
+    public mutating func dropUnvouchedFront(whenMoreThan limit: Int) -> Element? {
+        guard count - 1 > limit, case .waiting = entries[head].state, entries[head].event?.isChained == true else { return nil }
+        let dropped = entries[head]
+        waitingChained[dropped.event!.id]?.removeAll { $0 == dropped.ticket }
+        if waitingChained[dropped.event!.id]?.isEmpty == true { waitingChained[dropped.event!.id] = nil }
+        removeFront()
+        return dropped.element
+    }
+
+    public mutating func removeAll() {
+        entries.removeAll()
+        head = 0
+        waitingChained.removeAll()
+    }
+
+    /// Binary search: tickets grow with every append.
+    private func index(of ticket: UInt64) -> Int? {
+        var low = head
+        var high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if entries[middle].ticket < ticket { low = middle + 1 } else { high = middle }
+        }
+        return low < entries.count && entries[low].ticket == ticket ? low : nil
+    }
+
+    /// Walks back from the event at `index`, now authentic or forged, through the chained events
+    /// it vouches for, one predecessor at a time (every queued copy of it), giving them its state.
+    /// When authentic, a predecessor not queued yet is remembered for when it comes.
+    private mutating func settlePredecessors(from index: Int, as state: State) {
+        guard var current = entries[index].event else { return }
+        while current.event.sequence > 1 {
+            var predecessor: SignedEvent?
+            for dependency in current.event.dependencies {
+                guard let tickets = waitingChained[dependency], let first = self.index(of: tickets[0]),
+                      let event = entries[first].event, current.vouches(for: event) else { continue }
+                // Copies of one event share its ID: they all take the state.
+                for ticket in tickets { if let copy = self.index(of: ticket) { entries[copy].state = state } }
+                waitingChained[dependency] = nil
+                predecessor = event
+                break
+            }
+            guard let predecessor else {
+                if case .authentic = state, vouchers.capacity > 0 { vouchers.remember(current) }
+                return
+            }
+            current = predecessor
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Broker
+import PolderClient
+import Sodium
+import Testing
+import TestSupport
+import Wire
+
+/// Chained publishing (protocol/README.md, §6.4 and §9.1): one signature check per chain, chains
+/// stored and delivered whole, and every way a chain can be wrong refused without storing a part.
+@Suite(.timeLimit(.minutes(1))) struct EventChainTests {
+    let alice = SigningKeyPair(), bob = SigningKeyPair()
+
+    /// A broker, a topic of Alice's that Bob reads, their clients and Bob's subscription.
+    func setUp() async throws -> (BrokerFixture, TestTopic, publisher: PolderClient, subscriber: PolderClient, Subscription) {
+        let broker = try await BrokerFixture()
+        let publisher = try await broker.connect(alice)
+        let subscriber = try await broker.connect(bob)
+        let topic = try await TestTopic(on: publisher, owner: alice, readers: [bob])
+        return (broker, topic, publisher, subscriber, try await subscriber.subscribe(topic.id))
+    }
+
+    func messages(_ count: Int) -> [[UInt8]] { (1...count).map { Array("message \($0)".utf8) } }
+
+    @Test func aChainIsCheckedOncePerSignatureAndDeliveredWhole() async throws {
+        let (broker, topic, publisher, subscriber, stream) = try await setUp()
+        let chain = try topic.access(alice).makeChain(messages(200), firstSequence: 1, after: nil, time: 1)
+        #expect(chain.filter { !$0.isChained }.count == 4)
+        let acknowledged = try await publisher.publish(chain)
+        #expect(acknowledged == chain.map(\.id))
+        let received = await collect(stream, count: 200)
+        #expect(received.map(\.id) == chain.map(\.id))
+        #expect(try topic.access(bob).decrypt(received[150]) == Array("message 151".utf8))
+        let statistics = await broker.statistics()
+        #expect(statistics.eventsAccepted == 200)
+        #expect(statistics.signatureVerifySeconds.count == 4)
+        // A later chain follows on from the last event.
+        let next = try topic.access(alice).makeChain(messages(3), firstSequence: 201, after: chain.last!.id, time: 2)
+        try await publisher.publish(next)
+        #expect(await collect(stream, count: 3).map(\.id) == next.map(\.id))
+        publisher.close(); subscriber.close()
+        await broker.stop()
+    }
+
+    /// Publishes `events` on a fresh connection of Alice's and expects the broker to close it;
+    /// checks that nothing reached the subscriber and that others are still served.
+    func expectRefused(_ events: [SignedEvent], broker: BrokerFixture, stream: Subscription, bystander: PolderClient) async throws {
+        let client = try await broker.connect(alice)
+        await #expect(throws: ClientError.self) { try await client.publish(events) }
+        await #expect(throws: ClientError.self) { try await client.ping() }
+        #expect(await collect(stream, count: 1, seconds: 0.3).isEmpty)
+        try await bystander.ping()
+        client.close()
+    }
+
+    @Test func aChainThatDoesNotFollowOnClosesOnlyThatConnection() async throws {
+        let (broker, topic, publisher, subscriber, stream) = try await setUp()
+        let chain = try topic.access(alice).makeChain(messages(3), firstSequence: 1, after: nil, time: 1)
+        let stranger = try topic.event("not the successor", by: alice, sequence: 7)
+        try await expectRefused([chain[0], stranger], broker: broker, stream: stream, bystander: subscriber)
+        #expect(await broker.statistics().connectionsClosed[ErrorCode.badSignature.metricLabel] == 1)
+        #expect(await broker.statistics().eventsAccepted == 0)
+        publisher.close(); subscriber.close()
+        await broker.stop()
+    }
+
+    @Test func aChainWithAForgedEndIsRefusedWhole() async throws {
+        let (broker, topic, publisher, subscriber, stream) = try await setUp()
+        let chain = try topic.access(alice).makeChain(messages(3), firstSequence: 1, after: nil, time: 1)
+        var encoded = chain[2].encoded
+        encoded[encoded.count - 1] ^= 1
+        try await expectRefused([chain[0], chain[1], try SignedEvent.decode(encoded)], broker: broker, stream: stream, bystander: subscriber)
+        #expect(await broker.statistics().eventsAccepted == 0)
+        publisher.close(); subscriber.close()
+        await broker.stop()
+    }
+
+    @Test func aChainLongerThanTheLimitIsRefused() async throws {
+        let (broker, topic, publisher, subscriber, stream) = try await setUp()
+        let signed = try topic.access(alice).makeChain(messages(Limits.maximumChainLength + 2), firstSequence: 1, after: nil, time: 1)
+        // Leave the 65th unsigned too: 66 chained events in a row.
+        let tooLong = signed.dropLast().map { $0.event.chained() } + [signed.last!]
+        try await expectRefused(tooLong, broker: broker, stream: stream, bystander: subscriber)
+        #expect(await broker.statistics().eventsAccepted == 0)
+        publisher.close(); subscriber.close()
+        await broker.stop()
+    }
+
+    @Test func aChainCutShortByADisconnectIsNotStored() async throws {
+        let (broker, topic, publisher, subscriber, stream) = try await setUp()
+        let chain = try topic.access(alice).makeChain(messages(3), firstSequence: 1, after: nil, time: 1)
+        let leaving = try await broker.connect(alice)
+        let attempt = Task { try await leaving.publish(Array(chain.prefix(2))) }
+        try await Task.sleep(for: .milliseconds(200))
+        leaving.close()
+        _ = await attempt.result
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(await broker.statistics().eventsAccepted == 0)  // (collecting with a timeout would end the stream)
+        // The whole chain, sent again, goes through.
+        try await publisher.publish(chain)
+        #expect(await collect(stream, count: 3).map(\.id) == chain.map(\.id))
+        publisher.close(); subscriber.close()
+        await broker.stop()
+    }
+}
