@@ -6,17 +6,20 @@ import Wire
 extension Broker {
     /// Checks admission now and the signature on a worker; accepted events go to the store in
     /// arrival order and are acknowledged once committed. A chained event (§6.4) waits for its
-    /// successor's signature instead, and chain members are checked for admission when accepted.
+    /// successor's signature instead. A chain is kept whole or not at all: a member that admission
+    /// refuses ends the connection, so that no part of the chain is stored without its signed end.
     func publish(_ event: SignedEvent, request: UInt32, from session: EdgeSession) {
         let inChain = session.isInChain || event.isChained
         if let broken = session.chainProblem(continuingWith: event) {
             return refuse(session, .badSignature, broken)
         }
-        if !inChain, let problem = admissionProblem(event.event) {
+        if let problem = admissionProblem(event.event) {
+            if inChain { return refuse(session, problem.code, "an event of a chain is refused, so the whole chain is: \(problem.text)") }
             return answer(request, refusing: problem, to: session)
         }
         let ticket = session.pendingPublishes.append(EdgeSession.PendingPublish(request: request, event: event), event: event)
-        if session.publishesInFlight >= configuration.maximumPendingPublishes { session.connection.pauseReading() }
+        // The rest of an open chain (at most 64 events) is still read, or its signed end never would be.
+        if session.publishesInFlight >= configuration.maximumPendingPublishes && !session.isInChain { session.connection.pauseReading() }
         guard let ticket else { return }  // chained: its successor's check settles it
         verifyOffLoop(event) { [self, session] outcome in verified(ticket: ticket, outcome, on: session) }
     }
@@ -69,6 +72,7 @@ extension Broker {
             case .ready(let first):
                 session.pendingPublishes.removeFront()
                 accept(first.event, request: first.request, from: session)
+                resumeReadingIfDrained(session)
             }
         }
     }
@@ -81,7 +85,7 @@ extension Broker {
             return answer(request, refusing: problem, to: session)
         }
         let head = overlay.causal.head(topic: event.event.topic, publisher: event.event.publisher)?.sequence ?? 0
-        if event.event.sequence > head + 1 {
+        if event.event.sequence > head && event.event.sequence - head > 1 {
             return answer(request, refusing: (.sequenceConflict,
                                               "sequence \(event.event.sequence) leaves a gap: the publisher's last is \(head), so the next is \(head + 1)"),
                           to: session)
@@ -118,6 +122,12 @@ extension Broker {
     private func answered(_ event: SignedEvent, session: EdgeSession) {
         localPublishes[event.id] = nil
         session.storingPublishes -= 1
+        resumeReadingIfDrained(session)
+    }
+
+    /// Reading paused at `maximumPendingPublishes` in flight resumes below half of it.
+    private func resumeReadingIfDrained(_ session: EdgeSession) {
+        if session.publishesInFlight < configuration.maximumPendingPublishes / 2 { session.connection.resumeReading() }
     }
 
     /// Answers a publish once the store has decided on it.
@@ -125,7 +135,7 @@ extension Broker {
         uncommitted[event.id] = nil
         if let session {
             session.storingPublishes -= 1
-            if session.publishesInFlight < configuration.maximumPendingPublishes / 2 { session.connection.resumeReading() }
+            resumeReadingIfDrained(session)
         }
         switch result {
         case .appended(let position, _):

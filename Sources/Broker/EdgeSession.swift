@@ -28,10 +28,13 @@ final class EdgeSession {
 
     /// Checks that a publish keeps the chain rule; returns what is wrong, or nil.
     func chainProblem(continuingWith event: SignedEvent) -> String? {
+        if event.isChained && event.event.sequence == Limits.maximumSequence {
+            return "event \(event.id) is chained but has the highest sequence, so nothing can follow it"
+        }
         if let open = openChain {
             guard event.vouches(for: open.event) else {
                 return """
-                    chained event \(open.event.id) must be followed by its successor: sequence \(open.event.event.sequence + 1) \
+                    chained event \(open.event.id) must be followed by its successor: sequence \(open.event.event.sequence &+ 1) \
                     of the same publisher and topic, listing its ID as a dependency
                     """
             }
@@ -40,7 +43,7 @@ final class EdgeSession {
                 return nil
             }
             guard open.length < Limits.maximumChainLength else {
-                return "more than \(Limits.maximumChainLength) chained events in a row; sign at least every \(Limits.maximumChainLength + 1)th"
+                return "more than \(Limits.maximumChainLength) chained events in a row; at least every \(Limits.maximumChainLength + 1)th must be signed"
             }
             openChain = (event, open.length + 1)
         } else if event.isChained {

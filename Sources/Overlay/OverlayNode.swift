@@ -193,12 +193,13 @@ public struct OverlayNode: Sendable {
         case let .requestRange(topic, publisher, from, to):
             return answerRange(topic: topic, publisher: publisher, from: from, to: to, to: peer, archive: archive)
         case let .requestIDs(topic, ids):
-            var found: [Action] = []
+            var found: [SignedEvent] = []
             var missing: [EventID] = []
             for id in ids {
-                if let event = archive.event(topic: topic, id: id) { found.append(.send(.event(event), to: peer)) } else { missing.append(id) }
+                if let event = archive.event(topic: topic, id: id) { found.append(event) } else { missing.append(id) }
             }
-            return found + (missing.isEmpty ? [] : [.send(.missingIDs(topic: topic, ids: missing), to: peer)])
+            return archive.completingChains(found).map { .send(.event($0), to: peer) }
+                + (missing.isEmpty ? [] : [.send(.missingIDs(topic: topic, ids: missing), to: peer)])
         case let .missingRange(topic, publisher, from, to, pruned):
             return deliveries(causal.rangeMissing(topic: topic, publisher: publisher, from: from, to: to, pruned: pruned))
         case let .missingIDs(_, ids):
@@ -412,7 +413,7 @@ public struct OverlayNode: Sendable {
         let head = causal.head(topic: topic, publisher: publisher)?.sequence ?? 0
         let found = from <= head
             ? archive.events(topic: topic, publisher: publisher, from: from, through: min(to, head), limit: parameters.syncBatch) : []
-        var actions = found.map { Action.send(.event($0), to: peer) }
+        var actions = archive.completingChains(found).map { Action.send(.event($0), to: peer) }
         let firstFound = found.first?.event.sequence ?? (min(to, head) + 1)
         if from <= head && from < firstFound {
             actions.append(.send(.missingRange(topic: topic, publisher: publisher, from: from, to: firstFound - 1, pruned: true), to: peer))
@@ -447,9 +448,8 @@ public struct OverlayNode: Sendable {
             let events = archive.events(topic: topic, publisher: mine.publisher, from: after + 1, through: mine.sequence, limit: budget)
             budget -= events.count
             if events.count < Int(mine.sequence - after) && budget == 0 { more = true }
-            for event in events where !held.contains(BloomFilter.Key(event.id.bytes)) {
-                actions.append(.send(.event(event), to: peer))
-            }
+            let wanted = events.filter { !held.contains(BloomFilter.Key($0.id.bytes)) }
+            for event in archive.completingChains(wanted) { actions.append(.send(.event(event), to: peer)) }
         }
         actions.append(.send(.syncDone(topic: topic, floors: Array(floors.prefix(Limits.maximumSyncHeads)), more: more), to: peer))
         return actions

@@ -82,6 +82,7 @@ public final class PolderClient: Sendable {
     /// Publishes a signed event; returns once the broker has acknowledged it.
     @discardableResult
     public func publish(_ event: SignedEvent) async throws(ClientError) -> EventID {
+        try Self.checkChainEnds([event])
         let answer = try await request { .publish(request: $0, event: event) }
         guard case let .publishAck(_, eventID) = answer, eventID == event.id else { throw unexpected }
         return eventID
@@ -92,6 +93,7 @@ public final class PolderClient: Sendable {
     @discardableResult
     public func publish(_ events: [SignedEvent]) async throws(ClientError) -> [EventID] {
         guard !events.isEmpty else { return [] }
+        try Self.checkChainEnds(events)
         let connection = self.connection
         // One loop hop sends every request, so they reach the broker in this order.
         let replies = await withCheckedContinuation { (done: CheckedContinuation<[ClientConnection.Reply], Never>) in
@@ -114,6 +116,14 @@ public final class PolderClient: Sendable {
             ids.append(eventID)
         }
         return ids
+    }
+
+    /// A chained event is acknowledged only with the signed event that ends its chain (§6.4): a
+    /// publish that ends in one would wait for ever.
+    private static func checkChainEnds(_ events: [SignedEvent]) throws(ClientError) {
+        if let last = events.last, last.isChained {
+            throw ClientError(.invalidArgument, "event \(last.id) is chained: publish it with its successors up to a signed event")
+        }
     }
 
     /// Subscribes to a topic from `start`. With a `durableName` the broker keeps a session of that

@@ -91,6 +91,9 @@ public struct Event: Sendable, Equatable {
         let publisher = try reader.signingKey("event publisher")
         let sequence = try reader.u64("event sequence")
         guard sequence >= 1 else { throw WireError(.invalidValue, "event sequence numbers start at 1") }
+        guard sequence <= Limits.maximumSequence else {
+            throw WireError(.invalidValue, "event sequence \(sequence) is above the highest allowed, \(Limits.maximumSequence)")
+        }
         let time = try reader.u64("event time")
         let expiry = try reader.u64("event expiry")
         let count = Int(try reader.u8("event dependency count"))

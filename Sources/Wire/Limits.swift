@@ -6,6 +6,9 @@ public enum Limits {
     public static let maximumMessageLength = maximumFrameLength - ChaChaPolyTagLength.value
     /// Largest encoded signed event.
     public static let maximumEventLength = 64 * 1024 - 1024
+    /// Highest event sequence number, 2^63 − 1: sequence arithmetic (`+ 1` for the next one) never
+    /// overflows, and a publisher cannot run out.
+    public static let maximumSequence = UInt64(Int64.max)
     /// Most chained (unsigned) events in a row before a signed one (§6.4).
     public static let maximumChainLength = 64
     /// Most direct dependencies one event may list.

@@ -247,7 +247,13 @@ public enum PeerMessage: Sendable, Equatable {
         }
         var sequences: [PublisherSequence] = []
         for _ in 0..<count {
-            sequences.append(PublisherSequence(publisher: try reader.signingKey(field), sequence: try reader.u64("\(field) sequence")))
+            let publisher = try reader.signingKey(field)
+            let sequence = try reader.u64("\(field) sequence")
+            // A head is at most the highest sequence; a floor may be the one after it.
+            guard sequence <= Limits.maximumSequence + 1 else {
+                throw WireError(.invalidValue, "\(field): sequence \(sequence) is above the highest allowed, \(Limits.maximumSequence)")
+            }
+            sequences.append(PublisherSequence(publisher: publisher, sequence: sequence))
         }
         return sequences
     }
@@ -258,7 +264,9 @@ public enum PeerMessage: Sendable, Equatable {
         let publisher = try reader.signingKey("range publisher")
         let from = try reader.u64("range from")
         let to = try reader.u64("range to")
-        guard from >= 1, from <= to else { throw WireError(.invalidValue, "a sequence range runs from 1 or more up to at least its start") }
+        guard from >= 1, from <= to, to <= Limits.maximumSequence else {
+            throw WireError(.invalidValue, "a sequence range runs from 1 or more up to at least its start and at most \(Limits.maximumSequence)")
+        }
         return (topic, publisher, from, to)
     }
 }

@@ -101,4 +101,31 @@ import Wire
         publisher.close(); subscriber.close()
         await broker.stop()
     }
+
+    @Test func aChainWithAMemberAdmissionRefusesIsRefusedWhole() async throws {
+        let (broker, topic, publisher, subscriber, stream) = try await setUp()
+        var events = (1...3).map { sequence in
+            Event(topic: topic.id, publisher: alice.publicKey, sequence: UInt64(sequence), time: 1, epoch: 1, payload: [UInt8(sequence)])
+        }
+        events[2].expiry = 1  // long expired: admission refuses the signed end
+        for index in 1..<3 { events[index].dependencies = [events[index - 1].id] }
+        let chain = try SignedEvent.chain(events, signedBy: alice)
+        try await expectRefused(chain, broker: broker, stream: stream, bystander: subscriber)
+        #expect(await broker.statistics().eventsAccepted == 0)
+        publisher.close(); subscriber.close()
+        await broker.stop()
+    }
+
+    @Test func aSmallPublishLimitStillReadsAChainToItsEnd() async throws {
+        let broker = try await BrokerFixture { $0.maximumPendingPublishes = 8 }
+        let publisher = try await broker.connect(alice)
+        let subscriber = try await broker.connect(bob)
+        let topic = try await TestTopic(on: publisher, owner: alice, readers: [bob])
+        let stream = try await subscriber.subscribe(topic.id)
+        let chain = try topic.access(alice).makeChain(messages(300), firstSequence: 1, after: nil, time: 1)
+        try await publisher.publish(chain)
+        #expect(await collect(stream, count: 300).map(\.id) == chain.map(\.id))
+        publisher.close(); subscriber.close()
+        await broker.stop()
+    }
 }

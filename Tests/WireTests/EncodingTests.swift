@@ -41,11 +41,16 @@ import Testing
         #expect(throws: WireError.self) { try SignedEvent.decode(body + publisher.signature(for: body)) }
     }
 
-    @Test func sequenceZeroAndOversizedPayloadAreRefused() {
+    @Test func sequenceZeroAndOversizedPayloadAreRefused() throws {
         var body = Event(topic: topic.publicKey, publisher: publisher.publicKey, sequence: 1, time: 0, epoch: 1, payload: []).encodedBody()
         body[2 + 32 + 32 + 7] = 0
         #expect(throws: WireError.self) { try SignedEvent.decode(body + [UInt8](repeating: 0, count: 64)) }
         #expect(throws: WireError.self) { try SignedEvent.decode(event(payload: [UInt8](repeating: 0, count: Limits.maximumPayloadLength + 1)).encoded) }
+        let highest = Event(topic: topic.publicKey, publisher: publisher.publicKey, sequence: Limits.maximumSequence, time: 0, epoch: 1,
+                            payload: []).signed(by: publisher)
+        #expect(try SignedEvent.decode(highest.encoded).event.sequence == Limits.maximumSequence)
+        let above = Event(topic: topic.publicKey, publisher: publisher.publicKey, sequence: .max, time: 0, epoch: 1, payload: []).signed(by: publisher)
+        #expect(throws: WireError.self) { try SignedEvent.decode(above.encoded) }
     }
 
     @Test func messagesRejectUnknownTagsAndTrailingBytes() throws {

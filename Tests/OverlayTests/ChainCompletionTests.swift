@@ -1,0 +1,24 @@
+import Sodium
+import Testing
+import Wire
+@testable import Overlay
+
+/// Answers to peers never end inside a chain (protocol/README.md, §6.4 and §14.1).
+@Suite struct ChainCompletionTests {
+    @Test func aChainedEventIsSentWithItsSuccessorsUpToTheSignedEnd() throws {
+        let topic = newTopic(), keys = SigningKeyPair()
+        var events: [Event] = []
+        for sequence in 1...70 {
+            events.append(Event(topic: topic, publisher: keys.publicKey, sequence: UInt64(sequence),
+                                dependencies: events.last.map { [$0.id] } ?? [], time: 0, epoch: 1, payload: [UInt8(sequence)]))
+        }
+        let chain = try SignedEvent.chain(events, signedBy: keys)  // 65th and 70th signed
+        let archive = MemoryArchive()
+        archive.events = chain
+        #expect(archive.completingChains([chain[2]]).map(\.event.sequence) == Array(3...65))
+        #expect(archive.completingChains([chain[66], chain[67]]).map(\.event.sequence) == [67, 68, 69, 70])
+        #expect(archive.completingChains([chain[64]]).map(\.event.sequence) == [65])  // signed: alone
+        archive.events = Array(chain.prefix(10))  // the end is not kept: what there is goes
+        #expect(archive.completingChains([chain[7]]).map(\.event.sequence) == [8, 9, 10])
+    }
+}
