@@ -25,13 +25,8 @@ extension SignedEvent {
     /// Whether this event, once authentic, authenticates `predecessor`: the same topic and
     /// publisher, the sequence right before, and `predecessor`'s ID among this event's dependencies.
     public func vouches(for predecessor: SignedEvent) -> Bool {
-        vouches(forID: predecessor.id, sequence: predecessor.event.sequence, topic: predecessor.event.topic,
-                publisher: predecessor.event.publisher)
-    }
-
-    func vouches(forID id: EventID, sequence: UInt64, topic: TopicID, publisher: SigningPublicKey) -> Bool {
-        event.sequence == sequence &+ 1 && event.topic == topic && event.publisher == publisher
-            && event.dependencies.contains(id)
+        event.sequence == predecessor.event.sequence &+ 1 && event.topic == predecessor.event.topic
+            && event.publisher == predecessor.event.publisher && event.dependencies.contains(predecessor.id)
     }
 
     /// Signs or chains a publisher's consecutive events so that every run of chained events ends
@@ -86,8 +81,6 @@ public struct ChainVouchers: Sendable {
     public init(capacity: Int = 65_536) {
         self.capacity = capacity
     }
-
-    public var count: Int { claims.count }
 
     /// Records what an authentic event vouches for: its predecessor, if one of its dependencies is it.
     /// Which dependency that is cannot be told from IDs, so every dependency is remembered as a
