@@ -46,17 +46,20 @@ public final class BrokerStore: @unchecked Sendable {
     }
 
 
-    /// 2 added the `ids`, `sequences` and `peers` databases; a schema 1 store is migrated on open.
-    static let schemaVersion: UInt32 = 2
-    static let databaseNames = ["meta", "descriptors", "logs", "events", "heads", "sessions", "ids", "sequences", "peers"]
+    /// 2 added the `ids`, `sequences` and `peers` databases; 3 dropped `ids` for the in-memory
+    /// `EventIDIndex`. Older stores are migrated on open.
+    static let schemaVersion: UInt32 = 3
+    static let databaseNames = ["meta", "descriptors", "logs", "events", "heads", "sessions", "sequences", "peers"]
 
     let environment: LMDBEnvironment
     let tables: Tables
     let options: Options
+    /// Stored events by ID; the writer changes it after each commit.
+    let ids: EventIDIndex
     private let writer: StoreWriter
 
     struct Tables {
-        let meta, descriptors, logs, events, heads, sessions, ids, sequences, peers: LMDBDatabase
+        let meta, descriptors, logs, events, heads, sessions, sequences, peers: LMDBDatabase
     }
 
     /// Opens the store in `directory` (created if needed) and reads what it holds. `onCommit` is
@@ -68,18 +71,20 @@ public final class BrokerStore: @unchecked Sendable {
         let tables = Tables(meta: try environment.openDatabase("meta"), descriptors: try environment.openDatabase("descriptors"),
                             logs: try environment.openDatabase("logs"), events: try environment.openDatabase("events"),
                             heads: try environment.openDatabase("heads"), sessions: try environment.openDatabase("sessions"),
-                            ids: try environment.openDatabase("ids"), sequences: try environment.openDatabase("sequences"),
-                            peers: try environment.openDatabase("peers"))
+                            sequences: try environment.openDatabase("sequences"), peers: try environment.openDatabase("peers"))
         try checkSchema(environment, tables)
-        let contents = try load(environment, tables)
-        let writer = try StoreWriter(environment: environment, tables: tables, options: options, contents: contents, onCommit: onCommit)
-        return (BrokerStore(environment: environment, tables: tables, options: options, writer: writer), contents)
+        let ids = EventIDIndex()
+        let contents = try load(environment, tables, ids: ids)
+        let writer = try StoreWriter(environment: environment, tables: tables, ids: ids, options: options, contents: contents,
+                                     onCommit: onCommit)
+        return (BrokerStore(environment: environment, tables: tables, options: options, ids: ids, writer: writer), contents)
     }
 
-    private init(environment: LMDBEnvironment, tables: Tables, options: Options, writer: StoreWriter) {
+    private init(environment: LMDBEnvironment, tables: Tables, options: Options, ids: EventIDIndex, writer: StoreWriter) {
         self.environment = environment
         self.tables = tables
         self.options = options
+        self.ids = ids
         self.writer = writer
     }
 
@@ -141,12 +146,15 @@ public final class BrokerStore: @unchecked Sendable {
 
     // MARK: Opening
 
-    /// Writes the schema version into a new store, migrates a schema 1 store (builds the event
-    /// indexes), and refuses any other version.
+    /// Writes the schema version into a new store, migrates a schema 1 store (indexes its events
+    /// by sequence) and a schema 2 store (drops `ids`), and refuses any other version.
     private static func checkSchema(_ environment: LMDBEnvironment, _ tables: Tables) throws(StoreError) {
         let key = Array("schema".utf8)
         var current = ByteWriter()
         current.u32(schemaVersion)
+        let stored = try environment.read { transaction throws(StoreError) in try transaction.get(tables.meta, key) }
+        // Opening `ids` creates it, so only a store that has it opens it.
+        let oldIDs = stored == [0, 0, 0, 2] ? try environment.openDatabase("ids") : nil
         try environment.write { transaction throws(StoreError) in
             guard let stored = try transaction.get(tables.meta, key) else {
                 try transaction.put(tables.meta, key, current.bytes)
@@ -158,16 +166,19 @@ public final class BrokerStore: @unchecked Sendable {
             case schemaVersion?:
                 return
             case 1?:
-                try buildEventIndexes(tables, in: transaction)
+                try buildSequenceIndex(tables, in: transaction)
+                try transaction.put(tables.meta, key, current.bytes)
+            case 2?:
+                if let oldIDs { try transaction.drop(oldIDs) }
                 try transaction.put(tables.meta, key, current.bytes)
             default:
-                throw StoreError(.corrupt, "the store in \(environment.directory) has schema \(version.map(String.init) ?? "?"); this polderd reads schemas 1 and \(schemaVersion)")
+                throw StoreError(.corrupt, "the store in \(environment.directory) has schema \(version.map(String.init) ?? "?"); this polderd reads schemas 1 to \(schemaVersion)")
             }
         }
     }
 
-    /// Indexes every stored event by ID and by publisher and sequence (schema 1 → 2).
-    private static func buildEventIndexes(_ tables: Tables, in transaction: LMDBTransaction) throws(StoreError) {
+    /// Indexes every stored event by publisher and sequence (schema 1 → 3).
+    private static func buildSequenceIndex(_ tables: Tables, in transaction: LMDBTransaction) throws(StoreError) {
         var stored: [(UInt64, SignedEvent)] = []
         try transaction.scan(tables.events) { key, value throws(StoreError) in
             _ = try StoredEvent.header(value)
@@ -175,12 +186,14 @@ public final class BrokerStore: @unchecked Sendable {
             stored.append((StoredEvent.bigEndian(key, at: 32), event))
             return true
         }
-        for (position, event) in stored { try EventIndex.add(event, at: position, tables: tables, in: transaction) }
+        var unused: [EventIDIndex.Change] = []  // the ID index is built from `sequences` on loading
+        for (position, event) in stored { try EventIndex.add(event, at: position, tables: tables, in: transaction, changes: &unused) }
     }
 
-    private static func load(_ environment: LMDBEnvironment, _ tables: Tables) throws(StoreError) -> Contents {
+    private static func load(_ environment: LMDBEnvironment, _ tables: Tables, ids: EventIDIndex) throws(StoreError) -> Contents {
         try environment.read { transaction throws(StoreError) in
             var contents = Contents()
+            ids.apply(try EventIndex.idEntries(tables: tables, in: transaction))
             try transaction.scan(tables.descriptors) { _, value throws(StoreError) in
                 let descriptor = try decode("a topic descriptor") { () throws(WireError) in try SignedTopicDescriptor.decode(Array(value)) }
                 contents.descriptors[descriptor.descriptor.topic] = descriptor
@@ -224,7 +237,7 @@ public final class BrokerStore: @unchecked Sendable {
         }
     }
 
-    private static func decode<T>(_ what: String, _ body: () throws(WireError) -> T) throws(StoreError) -> T {
+    static func decode<T>(_ what: String, _ body: () throws(WireError) -> T) throws(StoreError) -> T {
         do { return try body() } catch { throw StoreError(.corrupt, "the store holds \(what) that does not decode: \(error.message)") }
     }
 }

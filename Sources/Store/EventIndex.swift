@@ -1,13 +1,11 @@
 import Sodium
 import Wire
 
-/// The two indexes that let the overlay find stored events without scanning a topic's log: by
-/// event ID (`ids`) and by publisher and sequence (`sequences`). Both are written and pruned in
-/// the same transaction as the event (protocol/README.md, "Broker store").
+/// The indexes that let the overlay find stored events without scanning a topic's log: by
+/// publisher and sequence (`sequences`, on disk, written and pruned in the same transaction as
+/// the event) and by event ID (`EventIDIndex`, in memory, changed once the transaction commits).
+/// See protocol/README.md, "Broker store".
 enum EventIndex {
-    /// `ids` key: topic ‖ event ID; value: position.
-    static func idKey(topic: TopicID, id: EventID) -> [UInt8] { topic.bytes + id.bytes }
-
     /// `sequences` key: topic ‖ publisher ‖ sequence; value: position ‖ event ID.
     static func sequenceKey(topic: TopicID, publisher: SigningPublicKey, sequence: UInt64) -> [UInt8] {
         var writer = ByteWriter(capacity: 72)
@@ -20,23 +18,43 @@ enum EventIndex {
         return StoredEvent.bigEndian(Array(value.prefix(8)), at: 0)
     }
 
-    /// Adds both index entries for an event stored at `position`.
-    static func add(_ event: SignedEvent, at position: UInt64, tables: BrokerStore.Tables, in transaction: LMDBTransaction) throws(StoreError) {
-        var positionBytes = ByteWriter(capacity: 40)
-        positionBytes.u64(position)
-        try transaction.put(tables.ids, idKey(topic: event.event.topic, id: event.id), positionBytes.bytes)
-        positionBytes.raw(event.id.bytes)
+    /// Indexes an event stored at `position`: its `sequences` entry now, its ID entry in `changes`.
+    static func add(_ event: SignedEvent, at position: UInt64, tables: BrokerStore.Tables, in transaction: LMDBTransaction,
+                    changes: inout [EventIDIndex.Change]) throws(StoreError) {
+        var value = ByteWriter(capacity: 40)
+        value.u64(position); value.raw(event.id.bytes)
         try transaction.put(tables.sequences, sequenceKey(topic: event.event.topic, publisher: event.event.publisher,
-                                                          sequence: event.event.sequence), positionBytes.bytes)
+                                                          sequence: event.event.sequence), value.bytes)
+        changes.append(EventIDIndex.Change(topic: event.event.topic, prefix: EventIDIndex.prefix(event.id), position: position, added: true))
     }
 
-    /// Removes both index entries of a pruned event, unless a later event took the sequence's slot.
-    static func remove(_ event: SignedEvent, tables: BrokerStore.Tables, in transaction: LMDBTransaction) throws(StoreError) {
-        _ = try transaction.delete(tables.ids, idKey(topic: event.event.topic, id: event.id))
+    /// Unindexes a pruned event stored at `position`; its `sequences` entry goes only if it still
+    /// names the event.
+    static func remove(_ event: SignedEvent, at position: UInt64, tables: BrokerStore.Tables, in transaction: LMDBTransaction,
+                       changes: inout [EventIDIndex.Change]) throws(StoreError) {
         let key = sequenceKey(topic: event.event.topic, publisher: event.event.publisher, sequence: event.event.sequence)
         if let value = try transaction.get(tables.sequences, key), value.count == 40, Array(value[8...]) == event.id.bytes {
             _ = try transaction.delete(tables.sequences, key)
         }
+        changes.append(EventIDIndex.Change(topic: event.event.topic, prefix: EventIDIndex.prefix(event.id), position: position, added: false))
+    }
+
+    /// The ID entries of every event in `sequences`, for a store being opened.
+    static func idEntries(tables: BrokerStore.Tables, in transaction: LMDBTransaction) throws(StoreError) -> [EventIDIndex.Change] {
+        var changes: [EventIDIndex.Change] = []
+        try transaction.scan(tables.sequences) { key, value throws(StoreError) in
+            guard key.count == 72, value.count == 40 else {
+                throw StoreError(.corrupt, "a sequences entry has a \(key.count)-byte key and a \(value.count)-byte value; 72 and 40 expected")
+            }
+            let topic = try BrokerStore.decode("a sequences key") { () throws(WireError) in
+                var reader = ByteReader(Array(key.prefix(32)))
+                return try reader.signingKey("topic")
+            }
+            let id = try BrokerStore.decode("a sequences value") { () throws(WireError) in try EventID(Array(value[8...])) }
+            changes.append(EventIDIndex.Change(topic: topic, prefix: EventIDIndex.prefix(id), position: try position(value), added: true))
+            return true
+        }
+        return changes
     }
 }
 
@@ -45,17 +63,19 @@ extension BrokerStore {
 
     /// The stored event with `id` on `topic`, if still kept.
     public func event(topic: TopicID, id: EventID) throws(StoreError) -> SignedEvent? {
-        try environment.read { transaction throws(StoreError) in
-            guard let value = try transaction.get(tables.ids, EventIndex.idKey(topic: topic, id: id)) else { return nil }
-            return try storedEvent(topic: topic, position: try EventIndex.position(value), in: transaction)
+        let positions = ids.candidates(topic: topic, id: id)
+        guard !positions.isEmpty else { return nil }
+        return try environment.read { transaction throws(StoreError) in
+            for position in positions {
+                if let event = try storedEvent(topic: topic, position: position, in: transaction), event.id == id { return event }
+            }
+            return nil
         }
     }
 
     /// Whether an event with `id` on `topic` is kept.
     public func contains(topic: TopicID, id: EventID) throws(StoreError) -> Bool {
-        try environment.read { transaction throws(StoreError) in
-            try transaction.get(tables.ids, EventIndex.idKey(topic: topic, id: id)) != nil
-        }
+        try event(topic: topic, id: id) != nil
     }
 
     /// The ID of `publisher`'s event with `sequence` on `topic`, if kept.

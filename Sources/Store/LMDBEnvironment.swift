@@ -184,6 +184,12 @@ public struct LMDBTransaction {
         guard status == 0 else { throw StoreError(code: status, "cannot write to the store") }
     }
 
+    /// Deletes a database and everything in it from the environment.
+    public func drop(_ database: LMDBDatabase) throws(StoreError) {
+        let status = mdb_drop(pointer, database.handle, 1)
+        guard status == 0 else { throw StoreError(code: status, "cannot delete a database from the store") }
+    }
+
     /// Removes `key`; returns whether it was there.
     @discardableResult
     public func delete(_ database: LMDBDatabase, _ key: [UInt8]) throws(StoreError) -> Bool {

@@ -67,4 +67,6 @@ public struct CommitOutcome: Sendable {
     public var commitNanoseconds: UInt64 = 0
     /// Set when new data was refused for lack of space (map at its maximum or disk full).
     public var storageFull: StoreError?
+    /// What the transaction changes in the in-memory ID index, applied once it is committed.
+    var idChanges: [EventIDIndex.Change] = []
 }

@@ -14,6 +14,7 @@ final class StoreWriter: @unchecked Sendable {
 
     private let environment: LMDBEnvironment
     private let tables: BrokerStore.Tables
+    private let ids: EventIDIndex
     private let options: BrokerStore.Options
     private let onCommit: @Sendable (CommitOutcome) -> Void
     private let thread: WorkerPool
@@ -23,10 +24,11 @@ final class StoreWriter: @unchecked Sendable {
     private var closed = false  // guarded by `lock`
     private var state: State  // writer thread only
 
-    init(environment: LMDBEnvironment, tables: BrokerStore.Tables, options: BrokerStore.Options, contents: BrokerStore.Contents,
-         onCommit: @escaping @Sendable (CommitOutcome) -> Void) throws(StoreError) {
+    init(environment: LMDBEnvironment, tables: BrokerStore.Tables, ids: EventIDIndex, options: BrokerStore.Options,
+         contents: BrokerStore.Contents, onCommit: @escaping @Sendable (CommitOutcome) -> Void) throws(StoreError) {
         self.environment = environment
         self.tables = tables
+        self.ids = ids
         self.options = options
         self.onCommit = onCommit
         state = State(descriptors: contents.descriptors, logs: contents.logs, heads: contents.heads)
@@ -89,6 +91,7 @@ final class StoreWriter: @unchecked Sendable {
                     try apply(attempt, to: &next, outcome: &partial, in: transaction)
                 }
                 state = next
+                ids.apply(partial.idChanges)  // before `onCommit`, so the loop never finds a committed event missing
                 outcome.results += partial.results
                 outcome.logs = partial.logs
                 outcome.pruned = partial.pruned
@@ -129,7 +132,7 @@ final class StoreWriter: @unchecked Sendable {
                 let position = log.next
                 try transaction.put(tables.events, StoredEvent.key(topic: event.topic, position: position),
                                     StoredEvent.value(arrival: arrival, expiry: event.expiry, encoded: signed.encoded))
-                try EventIndex.add(signed, at: position, tables: tables, in: transaction)
+                try EventIndex.add(signed, at: position, tables: tables, in: transaction, changes: &outcome.idChanges)
                 log.next += 1
                 log.bytes += UInt64(signed.encoded.count)
                 log.lastArrival = arrival
@@ -207,7 +210,7 @@ final class StoreWriter: @unchecked Sendable {
             do { stored = try SignedEvent.decode(Array(value[16...])) } catch {
                 throw StoreError(.corrupt, "the stored event at position \(log.first) of topic \(topic.text) does not decode: \(error.message)")
             }
-            try EventIndex.remove(stored, tables: tables, in: transaction)
+            try EventIndex.remove(stored, at: log.first, tables: tables, in: transaction, changes: &outcome.idChanges)
             _ = try transaction.delete(tables.events, key)
             log.pruneFront(bytesRemoved: UInt64(size - 16), reason: reason)
             outcome.pruned[reason, default: 0] += 1

@@ -31,6 +31,9 @@ public struct AuthenticationQueue<Element> {
     /// Live entries are `entries[head...]`, in ticket order; the dead prefix is cut off in bulk.
     private var entries: [Entry] = []
     private var head = 0
+    /// The ticket of `entries[0]`: every append takes the next ticket, so an entry's index follows
+    /// from its ticket.
+    private var firstTicket: UInt64 = 1
     private var nextTicket: UInt64 = 0
     /// Tickets of the chained entries still waiting for a successor, by event ID.
     private var waitingChained: [EventID: [UInt64]] = [:]
@@ -51,6 +54,7 @@ public struct AuthenticationQueue<Element> {
     /// (report with `checked`); nil when nothing is to be checked: no event, or a chained one.
     public mutating func append(_ element: Element, event: SignedEvent?) -> UInt64? {
         nextTicket += 1
+        if entries.isEmpty { firstTicket = nextTicket }
         guard let event else {
             entries.append(Entry(ticket: nextTicket, element: element, event: nil, state: .authentic))
             return nil
@@ -98,6 +102,7 @@ public struct AuthenticationQueue<Element> {
             head = 0
         } else if head >= 64 && head * 2 >= entries.count {
             entries.removeFirst(head)
+            firstTicket += UInt64(head)
             head = 0
         }
     }
@@ -119,15 +124,12 @@ public struct AuthenticationQueue<Element> {
         waitingChained.removeAll()
     }
 
-    /// Binary search: tickets grow with every append.
+    /// Where the live entry with `ticket` is, if it is still queued.
     private func index(of ticket: UInt64) -> Int? {
-        var low = head
-        var high = entries.count
-        while low < high {
-            let middle = (low + high) / 2
-            if entries[middle].ticket < ticket { low = middle + 1 } else { high = middle }
-        }
-        return low < entries.count && entries[low].ticket == ticket ? low : nil
+        guard ticket >= firstTicket else { return nil }
+        let offset = ticket - firstTicket
+        guard offset < UInt64(entries.count), offset >= UInt64(head) else { return nil }
+        return Int(offset)
     }
 
     /// Walks back from the event at `index`, now authentic or forged, through the chained events

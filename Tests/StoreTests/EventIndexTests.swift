@@ -3,7 +3,7 @@ import Sodium
 import Testing
 import Wire
 
-/// The indexes the overlay reads: by event ID, by publisher and sequence, and the floor after pruning.
+/// The indexes the overlay reads: by event ID (in memory), by publisher and sequence, and the floor after pruning.
 @Suite struct EventIndexTests {
     @Test func findsEventsByIDAndBySequenceUntilTheyArePruned() throws {
         var options = BrokerStore.Options()
@@ -45,16 +45,73 @@ import Wire
         fixture.append(events)
         // Turn it back into what schema 1 wrote: no indexes, version 1.
         try fixture.store.environment.write { transaction throws(StoreError) in
-            for event in events {
-                try EventIndex.remove(event, tables: fixture.store.tables, in: transaction)
+            var unused: [EventIDIndex.Change] = []
+            for (position, event) in events.enumerated() {
+                try EventIndex.remove(event, at: UInt64(position + 1), tables: fixture.store.tables, in: transaction, changes: &unused)
             }
             try transaction.put(fixture.store.tables.meta, Array("schema".utf8), [0, 0, 0, 1])
         }
-        #expect(try fixture.store.event(topic: publisher.topic, id: events[0].id) == nil)
+        #expect(try fixture.store.eventID(topic: publisher.topic, publisher: publisher.identity.publicKey, sequence: 4) == nil)
 
         try fixture.reopen()
         #expect(try fixture.store.event(topic: publisher.topic, id: events[0].id) == events[0])
         #expect(try fixture.store.eventID(topic: publisher.topic, publisher: publisher.identity.publicKey, sequence: 4) == events[3].id)
+    }
+
+    @Test func migratesASchemaTwoStoreByDroppingItsIDDatabase() throws {
+        let fixture = try StoreFixture()
+        let publisher = Publisher()
+        fixture.commit([.putDescriptor(publisher.descriptor(), ticket: fixture.ticket())])
+        let events = (1...3).map { publisher.event(UInt64($0)) }
+        fixture.append(events)
+        // Schema 2 kept an `ids` database beside `sequences`.
+        let oldIDs = try fixture.store.environment.openDatabase("ids")
+        try fixture.store.environment.write { transaction throws(StoreError) in
+            try transaction.put(oldIDs, publisher.topic.bytes + events[0].id.bytes, [0, 0, 0, 0, 0, 0, 0, 1])
+            try transaction.put(fixture.store.tables.meta, Array("schema".utf8), [0, 0, 0, 2])
+        }
+
+        try fixture.reopen()
+        #expect(try fixture.store.event(topic: publisher.topic, id: events[2].id) == events[2])
+        let (names, schema) = try fixture.store.environment.read { transaction throws(StoreError) in
+            var names: [String] = []
+            try transaction.scan(LMDBDatabase(handle: 1)) { key, _ in  // the main database lists the named ones
+                names.append(String(decoding: key, as: UTF8.self))
+                return true
+            }
+            return (names, try transaction.get(fixture.store.tables.meta, Array("schema".utf8)))
+        }
+        #expect(!names.contains("ids"))
+        #expect(names.contains("sequences"))
+        #expect(schema == [0, 0, 0, 3])
+    }
+
+    /// IDs are indexed by their first 8 bytes; two stored events sharing them are both found, and
+    /// an ID that only shares the prefix with a stored one is not.
+    @Test func idsSharingAPrefixAreToldApart() throws {
+        let fixture = try StoreFixture()
+        let publisher = Publisher()
+        fixture.commit([.putDescriptor(publisher.descriptor(), ticket: fixture.ticket())])
+        let events = (1...3).map { publisher.event(UInt64($0)) }
+        fixture.append(events)
+        let store = fixture.store!
+        // Index events 1 and 3 a second time under event 2's prefix, as a collision would.
+        let prefix = EventIDIndex.prefix(events[1].id)
+        store.ids.apply([EventIDIndex.Change(topic: publisher.topic, prefix: prefix, position: 1, added: true),
+                         EventIDIndex.Change(topic: publisher.topic, prefix: prefix, position: 3, added: true)])
+        #expect(store.ids.candidates(topic: publisher.topic, id: events[1].id) == [2, 1, 3])
+        #expect(try store.event(topic: publisher.topic, id: events[1].id) == events[1])
+        var lookalike = events[1].id.bytes
+        lookalike[31] ^= 1
+        #expect(try !store.contains(topic: publisher.topic, id: EventID(lookalike)))
+
+        store.ids.apply([EventIDIndex.Change(topic: publisher.topic, prefix: prefix, position: 2, added: false)])
+        #expect(store.ids.candidates(topic: publisher.topic, id: events[1].id) == [1, 3])
+        #expect(try !store.contains(topic: publisher.topic, id: events[1].id))
+        store.ids.apply([EventIDIndex.Change(topic: publisher.topic, prefix: prefix, position: 3, added: false),
+                         EventIDIndex.Change(topic: publisher.topic, prefix: prefix, position: 1, added: false)])
+        #expect(store.ids.candidates(topic: publisher.topic, id: events[1].id).isEmpty)
+        #expect(try store.contains(topic: publisher.topic, id: events[0].id))
     }
 
     @Test func refusesAStoreFromAFutureSchema() throws {
@@ -64,7 +121,7 @@ import Wire
         }
         fixture.store.close()
         #expect { try fixture.open() } throws: { error in
-            "\(error)".contains("has schema 9; this polderd reads schemas 1 and 2")
+            "\(error)".contains("has schema 9; this polderd reads schemas 1 to 3")
         }
     }
 
