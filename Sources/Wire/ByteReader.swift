@@ -1,14 +1,21 @@
 /// Reads Polder's canonical encoding, failing with a `WireError` that names the field.
 public struct ByteReader {
     private let bytes: [UInt8]
+    private let end: Int
     public private(set) var offset: Int
 
     public init(_ bytes: [UInt8]) {
+        self.init(bytes, count: bytes.count)
+    }
+
+    /// Reads only the first `count` bytes (at most all of them).
+    public init(_ bytes: [UInt8], count: Int) {
         self.bytes = bytes
+        end = min(max(count, 0), bytes.count)
         offset = 0
     }
 
-    public var remaining: Int { bytes.count - offset }
+    public var remaining: Int { end - offset }
 
     private mutating func take(_ count: Int, _ field: String) throws(WireError) -> ArraySlice<UInt8> {
         guard count >= 0, remaining >= count else {

@@ -17,6 +17,10 @@ public struct EventID: Hashable, Sendable, Comparable, CustomStringConvertible {
         bytes = BLAKE2b.hash(body, outputByteCount: Self.byteCount)
     }
 
+    init(hashing body: UnsafeRawBufferPointer) {
+        bytes = BLAKE2b.hash(body, outputByteCount: Self.byteCount)
+    }
+
     /// Lowercase hex.
     public var description: String { Hex.encode(bytes) }
 
@@ -117,31 +121,41 @@ public struct Event: Sendable, Equatable {
 }
 
 /// An event with its publisher's signature. Decoding does not verify: call `verifySignature()`
-/// (brokers do so on worker threads).
-public struct SignedEvent: Sendable, Equatable {
+/// (brokers do so on worker threads). A class, immutable: brokers hand one event to the store,
+/// the overlay and every subscriber, and a copy is then one reference, not seven arrays.
+public final class SignedEvent: Sendable, Equatable {
     public let event: Event
-    /// The signed bytes.
-    public let body: [UInt8]
-    public let signature: [UInt8]
+    /// body ‖ signature: the bytes that are sent, stored and forwarded, kept whole so that none of
+    /// that copies them.
+    public let encoded: [UInt8]
     public let id: EventID
 
     init(event: Event, body: [UInt8], signature: [UInt8]) {
         self.event = event
-        self.body = body
-        self.signature = signature
+        self.encoded = body + signature
         self.id = EventID(hashing: body)
     }
 
-    /// body ‖ signature.
-    public var encoded: [UInt8] { body + signature }
+    private init(event: Event, encoded: [UInt8]) {
+        self.event = event
+        self.encoded = encoded
+        let bodyCount = encoded.count - SigningPublicKey.signatureByteCount
+        self.id = encoded.withUnsafeBytes { EventID(hashing: UnsafeRawBufferPointer(rebasing: $0[..<bodyCount])) }
+    }
+
+    /// The signed bytes.
+    public var body: ArraySlice<UInt8> { encoded[..<bodyCount] }
+    public var signature: ArraySlice<UInt8> { encoded[bodyCount...] }
+    private var bodyCount: Int { encoded.count - SigningPublicKey.signatureByteCount }
+
+    public static func == (a: SignedEvent, b: SignedEvent) -> Bool { a === b || a.encoded == b.encoded }
 
     /// Parses an encoded signed event, checking structure and limits but not the signature.
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> SignedEvent {
-        let (body, signature) = try SignedBytes.split(bytes, limit: Limits.maximumEventLength, structure: "an event")
-        var reader = ByteReader(body)
+        var reader = ByteReader(bytes, count: try SignedBytes.bodyCount(bytes, limit: Limits.maximumEventLength, structure: "an event"))
         let event = try Event.decodeBody(&reader)
         try reader.expectEnd("event")
-        return SignedEvent(event: event, body: body, signature: signature)
+        return SignedEvent(event: event, encoded: bytes)
     }
 
     /// Fails unless the publisher signed exactly these bytes.
@@ -149,7 +163,10 @@ public struct SignedEvent: Sendable, Equatable {
         guard !isChained else {
             throw WireError(.badSignature, "event \(id) is chained: it has no signature of its own, only its successor can vouch for it")
         }
-        guard event.publisher.isValidSignature(signature, for: body) else {
+        let valid = encoded.withUnsafeBytes { bytes in
+            event.publisher.isValidSignature(signature, for: UnsafeRawBufferPointer(rebasing: bytes[..<bodyCount]))
+        }
+        guard valid else {
             throw WireError(.badSignature, "event \(id) does not carry a valid signature of its publisher")
         }
     }
