@@ -126,7 +126,7 @@ public struct CausalDelivery: Sendable {
             if let existing, existing != signed.id { return .equivocation(existing: existing) }
             return .duplicate
         }
-        if let other = heldBySequence[key]?[event.sequence] {
+        if !heldBySequence.isEmpty, let other = heldBySequence[key]?[event.sequence] {
             return other == signed.id ? .duplicate : .equivocation(existing: other)
         }
         guard held.count < maximumHeld else { return .overflow }
@@ -138,10 +138,14 @@ public struct CausalDelivery: Sendable {
                 missingDependencies[dependency] = Missing(topic: event.topic, source: source, nextAt: now + repairDelay)
             }
         }
+        if !missingDependencies.isEmpty { missingDependencies[signed.id] = nil }
+        let next = (head?.sequence ?? 0) + 1
+        if unmet.isEmpty && event.sequence == next {
+            // The usual case: in order, with everything it follows delivered; it is never held.
+            return .accepted(released: [Delivery(event: signed, source: source)] + release(recordDelivery(of: signed, key: key)))
+        }
         held[signed.id] = Held(event: signed, source: source, unmet: unmet)
         heldBySequence[key, default: [:]][event.sequence] = signed.id
-        missingDependencies[signed.id] = nil
-        let next = (head?.sequence ?? 0) + 1
         if event.sequence > next && heldBySequence[key]?[next] == nil && gaps[key] == nil {
             gaps[key] = Missing(topic: event.topic, source: source, nextAt: now + repairDelay)
         }
@@ -250,19 +254,27 @@ public struct CausalDelivery: Sendable {
             held[id] = nil
             heldBySequence[key]?[event.sequence] = nil
             if heldBySequence[key]?.isEmpty == true { heldBySequence[key] = nil }
-            heads[event.topic, default: [:]][event.publisher] = Head(sequence: event.sequence, id: id)
-            recentlyDelivered.insert(id)
-            missingDependencies[id] = nil
             delivered.append(Delivery(event: entry.event, source: entry.source))
-            if gapRange(key) == nil { gaps[key] = nil }
-            if let next = heldBySequence[key]?[event.sequence + 1] { work.append(next) }
-            if let waiters = waitingFor.removeValue(forKey: id) {
-                for waiter in waiters {
-                    held[waiter]?.unmet.remove(id)
-                    work.append(waiter)
-                }
-            }
+            work += recordDelivery(of: entry.event, key: key)
         }
         return delivered
+    }
+
+    /// Makes a delivered event its publisher's head; returns the held events it may release. The
+    /// emptiness checks spare the hashing when nothing is held or missing, as is usual.
+    private mutating func recordDelivery(of signed: SignedEvent, key: PublisherKey) -> [EventID] {
+        heads[key.topic, default: [:]][key.publisher] = Head(sequence: signed.event.sequence, id: signed.id)
+        recentlyDelivered.insert(signed.id)
+        if !missingDependencies.isEmpty { missingDependencies[signed.id] = nil }
+        if !gaps.isEmpty, gapRange(key) == nil { gaps[key] = nil }
+        var unblocked: [EventID] = []
+        if !heldBySequence.isEmpty, let following = heldBySequence[key]?[signed.event.sequence + 1] { unblocked.append(following) }
+        if !waitingFor.isEmpty, let waiters = waitingFor.removeValue(forKey: signed.id) {
+            for waiter in waiters {
+                held[waiter]?.unmet.remove(signed.id)
+                unblocked.append(waiter)
+            }
+        }
+        return unblocked
     }
 }

@@ -64,13 +64,17 @@ final class EventIDIndex: @unchecked Sendable {
     func apply(_ changes: [Change]) {
         guard !changes.isEmpty else { return }
         lock.withLock {
-            for change in changes {
-                if change.added {
-                    topics[change.topic, default: Positions()].add(change.position, prefix: change.prefix)
-                } else {
-                    topics[change.topic]?.remove(change.position, prefix: change.prefix)
-                    if topics[change.topic]?.isEmpty == true { topics[change.topic] = nil }
+            // Changes come in runs of one topic: its table is looked up once per run.
+            var index = 0
+            while index < changes.count {
+                let topic = changes[index].topic
+                var positions = topics.removeValue(forKey: topic) ?? Positions()
+                while index < changes.count && changes[index].topic == topic {
+                    let change = changes[index]
+                    if change.added { positions.add(change.position, prefix: change.prefix) } else { positions.remove(change.position, prefix: change.prefix) }
+                    index += 1
                 }
+                if !positions.isEmpty { topics[topic] = positions }
             }
         }
     }
