@@ -129,21 +129,21 @@ public struct CausalDelivery: Sendable {
         if !heldBySequence.isEmpty, let other = heldBySequence[key]?[event.sequence] {
             return other == signed.id ? .duplicate : .equivocation(existing: other)
         }
+        let unmet = Set(event.dependencies.filter { !isDelivered(topic: event.topic, id: $0, archive: archive) })
+        let next = (head?.sequence ?? 0) + 1
+        if unmet.isEmpty && event.sequence == next {
+            // The usual case: in order, with everything it follows delivered; it is never held,
+            // so it is taken even when the held events fill the buffer.
+            return .accepted(released: [Delivery(event: signed, source: source)] + release(recordDelivery(of: signed, key: key)))
+        }
         guard held.count < maximumHeld else { return .overflow }
-        var unmet: Set<EventID> = []
-        for dependency in event.dependencies where !isDelivered(topic: event.topic, id: dependency, archive: archive) {
-            unmet.insert(dependency)
+        for dependency in unmet {
             waitingFor[dependency, default: []].insert(signed.id)
             if held[dependency] == nil && missingDependencies[dependency] == nil {
                 missingDependencies[dependency] = Missing(topic: event.topic, source: source, nextAt: now + repairDelay)
             }
         }
-        if !missingDependencies.isEmpty { missingDependencies[signed.id] = nil }
-        let next = (head?.sequence ?? 0) + 1
-        if unmet.isEmpty && event.sequence == next {
-            // The usual case: in order, with everything it follows delivered; it is never held.
-            return .accepted(released: [Delivery(event: signed, source: source)] + release(recordDelivery(of: signed, key: key)))
-        }
+        missingDependencies[signed.id] = nil
         held[signed.id] = Held(event: signed, source: source, unmet: unmet)
         heldBySequence[key, default: [:]][event.sequence] = signed.id
         if event.sequence > next && heldBySequence[key]?[next] == nil && gaps[key] == nil {

@@ -155,24 +155,32 @@ public final class BrokerStore: @unchecked Sendable {
         let stored = try environment.read { transaction throws(StoreError) in try transaction.get(tables.meta, key) }
         // Opening `ids` creates it, so only a store that has it opens it.
         let oldIDs = stored == [0, 0, 0, 2] ? try environment.openDatabase("ids") : nil
-        try environment.write { transaction throws(StoreError) in
-            guard let stored = try transaction.get(tables.meta, key) else {
-                try transaction.put(tables.meta, key, current.bytes)
+        // A migration writes (and deleting `ids` frees pages, which writes too): grow the map if it is full.
+        while true {
+            do {
+                try environment.write { transaction throws(StoreError) in
+                    guard let stored = try transaction.get(tables.meta, key) else {
+                        try transaction.put(tables.meta, key, current.bytes)
+                        return
+                    }
+                    var reader = ByteReader(stored)
+                    let version = try? reader.u32("schema")
+                    switch version {
+                    case schemaVersion?:
+                        return
+                    case 1?:
+                        try buildSequenceIndex(tables, in: transaction)
+                        try transaction.put(tables.meta, key, current.bytes)
+                    case 2?:
+                        if let oldIDs { try transaction.drop(oldIDs) }
+                        try transaction.put(tables.meta, key, current.bytes)
+                    default:
+                        throw StoreError(.corrupt, "the store in \(environment.directory) has schema \(version.map(String.init) ?? "?"); this polderd reads schemas 1 to \(schemaVersion)")
+                    }
+                }
                 return
-            }
-            var reader = ByteReader(stored)
-            let version = try? reader.u32("schema")
-            switch version {
-            case schemaVersion?:
-                return
-            case 1?:
-                try buildSequenceIndex(tables, in: transaction)
-                try transaction.put(tables.meta, key, current.bytes)
-            case 2?:
-                if let oldIDs { try transaction.drop(oldIDs) }
-                try transaction.put(tables.meta, key, current.bytes)
-            default:
-                throw StoreError(.corrupt, "the store in \(environment.directory) has schema \(version.map(String.init) ?? "?"); this polderd reads schemas 1 to \(schemaVersion)")
+            } catch {
+                guard error.kind == .mapFull, try environment.grow() else { throw error }
             }
         }
     }
@@ -193,7 +201,7 @@ public final class BrokerStore: @unchecked Sendable {
     private static func load(_ environment: LMDBEnvironment, _ tables: Tables, ids: EventIDIndex) throws(StoreError) -> Contents {
         try environment.read { transaction throws(StoreError) in
             var contents = Contents()
-            ids.apply(try EventIndex.idEntries(tables: tables, in: transaction))
+            try EventIndex.buildIDIndex(ids, tables: tables, in: transaction)
             try transaction.scan(tables.descriptors) { _, value throws(StoreError) in
                 let descriptor = try decode("a topic descriptor") { () throws(WireError) in try SignedTopicDescriptor.decode(Array(value)) }
                 contents.descriptors[descriptor.descriptor.topic] = descriptor

@@ -4,7 +4,7 @@ import Wire
 /// Where each stored event is, by ID, kept in memory. Event IDs are hashes, so an on-disk index
 /// keyed by them puts every new event on a different B-tree page: the `ids` database of schema 2
 /// wrote a 4 KiB page per event, more than the event itself. This index holds the first 8 bytes
-/// of each ID and the event's position (about 24 bytes per event), is built from `sequences` when
+/// of each ID and the event's position (24 to 32 bytes per event), is built from `sequences` when
 /// the store opens, and changes only after a commit. A lookup yields candidate positions, which
 /// the reader confirms against the event it reads, so two IDs sharing a prefix cost a read, never
 /// a wrong answer.
@@ -49,7 +49,12 @@ final class EventIDIndex: @unchecked Sendable {
     init() {}
 
     static func prefix(_ id: EventID) -> UInt64 {
-        id.bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        id.bytes.withUnsafeBytes { prefix(ofIDBytes: $0) }
+    }
+
+    /// The key of an ID given as its 32 bytes.
+    static func prefix(ofIDBytes bytes: UnsafeRawBufferPointer) -> UInt64 {
+        bytes.loadUnaligned(as: UInt64.self)
     }
 
     /// Positions that may hold the event with `id` on `topic` (usually none or one).

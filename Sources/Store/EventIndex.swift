@@ -39,22 +39,31 @@ enum EventIndex {
         changes.append(EventIDIndex.Change(topic: event.event.topic, prefix: EventIDIndex.prefix(event.id), position: position, added: false))
     }
 
-    /// The ID entries of every event in `sequences`, for a store being opened.
-    static func idEntries(tables: BrokerStore.Tables, in transaction: LMDBTransaction) throws(StoreError) -> [EventIDIndex.Change] {
+    /// Indexes the ID of every event in `sequences`, for a store being opened; in slices, so that
+    /// a large store is not listed twice in memory.
+    static func buildIDIndex(_ ids: EventIDIndex, tables: BrokerStore.Tables, in transaction: LMDBTransaction) throws(StoreError) {
         var changes: [EventIDIndex.Change] = []
+        var topic: TopicID?
         try transaction.scan(tables.sequences) { key, value throws(StoreError) in
             guard key.count == 72, value.count == 40 else {
                 throw StoreError(.corrupt, "a sequences entry has a \(key.count)-byte key and a \(value.count)-byte value; 72 and 40 expected")
             }
-            let topic = try BrokerStore.decode("a sequences key") { () throws(WireError) in
-                var reader = ByteReader(Array(key.prefix(32)))
-                return try reader.signingKey("topic")
+            // Keys are sorted by topic: one TopicID per run.
+            if topic == nil || !key.prefix(32).elementsEqual(topic!.bytes) {
+                topic = try BrokerStore.decode("a sequences key") { () throws(WireError) in
+                    var reader = ByteReader(Array(key.prefix(32)))
+                    return try reader.signingKey("topic")
+                }
             }
-            let id = try BrokerStore.decode("a sequences value") { () throws(WireError) in try EventID(Array(value[8...])) }
-            changes.append(EventIDIndex.Change(topic: topic, prefix: EventIDIndex.prefix(id), position: try position(value), added: true))
+            let prefix = EventIDIndex.prefix(ofIDBytes: UnsafeRawBufferPointer(rebasing: value[8...]))
+            changes.append(EventIDIndex.Change(topic: topic!, prefix: prefix, position: try position(value), added: true))
+            if changes.count == 65_536 {
+                ids.apply(changes)
+                changes.removeAll(keepingCapacity: true)
+            }
             return true
         }
-        return changes
+        ids.apply(changes)
     }
 }
 
@@ -73,9 +82,18 @@ extension BrokerStore {
         }
     }
 
-    /// Whether an event with `id` on `topic` is kept.
+    /// Whether an event with `id` on `topic` is kept (its body is hashed, not decoded).
     public func contains(topic: TopicID, id: EventID) throws(StoreError) -> Bool {
-        try event(topic: topic, id: id) != nil
+        let positions = ids.candidates(topic: topic, id: id)
+        guard !positions.isEmpty else { return false }
+        return try environment.read { transaction throws(StoreError) in
+            for position in positions {
+                guard let value = try transaction.get(tables.events, StoredEvent.key(topic: topic, position: position)),
+                      value.count > 16 else { continue }
+                if value.withUnsafeBytes({ SignedEvent.id(ofEncoded: UnsafeRawBufferPointer(rebasing: $0[16...])) }) == id { return true }
+            }
+            return false
+        }
     }
 
     /// The ID of `publisher`'s event with `sequence` on `topic`, if kept.

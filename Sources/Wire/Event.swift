@@ -131,6 +131,7 @@ public final class SignedEvent: Sendable, Equatable {
     public let id: EventID
 
     init(event: Event, body: [UInt8], signature: [UInt8]) {
+        precondition(signature.count == SigningPublicKey.signatureByteCount, "an event signature is 64 bytes")
         self.event = event
         self.encoded = body + signature
         self.id = EventID(hashing: body)
@@ -141,6 +142,12 @@ public final class SignedEvent: Sendable, Equatable {
         self.encoded = encoded
         let bodyCount = encoded.count - SigningPublicKey.signatureByteCount
         self.id = encoded.withUnsafeBytes { EventID(hashing: UnsafeRawBufferPointer(rebasing: $0[..<bodyCount])) }
+    }
+
+    /// The ID of an encoded signed event, without decoding it; nil when too short to be one.
+    public static func id(ofEncoded encoded: UnsafeRawBufferPointer) -> EventID? {
+        guard encoded.count > SigningPublicKey.signatureByteCount else { return nil }
+        return EventID(hashing: UnsafeRawBufferPointer(rebasing: encoded[..<(encoded.count - SigningPublicKey.signatureByteCount)]))
     }
 
     /// The signed bytes.

@@ -136,5 +136,10 @@ import Wire
         _ = causal.receive(alice.next(), from: nil, now: 0, repairDelay: 10, archive: archive)
         #expect(causal.receive(alice.next(), from: nil, now: 0, repairDelay: 10, archive: archive) == .overflow)
         #expect(causal.heldCount == 2)
+        // An event that is next in order and waits for nothing is never held, so it is still taken.
+        var bob = TestPublisher(topic: topic)
+        let first = bob.next()
+        #expect(released(causal.receive(first, from: nil, now: 0, repairDelay: 10, archive: archive)) == [first])
+        #expect(causal.heldCount == 2)
     }
 }
