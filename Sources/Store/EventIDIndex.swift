@@ -83,9 +83,4 @@ final class EventIDIndex: @unchecked Sendable {
             }
         }
     }
-
-    /// Events indexed.
-    var count: Int {
-        lock.withLock { topics.values.reduce(0) { $0 + $1.first.count + $1.more.values.reduce(0) { $0 + $1.count } } }
-    }
 }
