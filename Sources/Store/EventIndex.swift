@@ -46,7 +46,7 @@ enum EventIndex {
         var topic: TopicID?
         try transaction.scan(tables.sequences) { key, value throws(StoreError) in
             guard key.count == 72, value.count == 40 else {
-                throw StoreError(.corrupt, "a sequences entry has a \(key.count)-byte key and a \(value.count)-byte value; 72 and 40 expected")
+                throw StoreError(.corrupt, "a sequences entry has a key of \(key.count) bytes and a value of \(value.count); 72 and 40 expected")
             }
             // Keys are sorted by topic: one TopicID per run.
             if topic == nil || !key.prefix(32).elementsEqual(topic!.bytes) {

@@ -114,6 +114,21 @@ import Wire
         #expect(try store.contains(topic: publisher.topic, id: events[0].id))
     }
 
+    @Test func refusesToOpenAStoreWithAMalformedSequencesEntry() throws {
+        let fixture = try StoreFixture()
+        let publisher = Publisher()
+        fixture.commit([.putDescriptor(publisher.descriptor(), ticket: fixture.ticket())])
+        fixture.append([publisher.event(1)])
+        let key = EventIndex.sequenceKey(topic: publisher.topic, publisher: publisher.identity.publicKey, sequence: 1)
+        try fixture.store.environment.write { transaction throws(StoreError) in
+            try transaction.put(fixture.store.tables.sequences, key, [0, 0, 0, 0, 0, 0, 0, 1])  // position only, no ID
+        }
+        fixture.store.close()
+        #expect { try fixture.open() } throws: { error in
+            "\(error)".contains("a sequences entry has a key of 72 bytes and a value of 8; 72 and 40 expected")
+        }
+    }
+
     @Test func refusesAStoreFromAFutureSchema() throws {
         let fixture = try StoreFixture()
         try fixture.store.environment.write { transaction throws(StoreError) in
