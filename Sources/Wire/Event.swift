@@ -140,14 +140,18 @@ public final class SignedEvent: Sendable, Equatable {
     private init(event: Event, encoded: [UInt8]) {
         self.event = event
         self.encoded = encoded
-        let bodyCount = encoded.count - SigningPublicKey.signatureByteCount
-        self.id = encoded.withUnsafeBytes { EventID(hashing: UnsafeRawBufferPointer(rebasing: $0[..<bodyCount])) }
+        self.id = encoded.withUnsafeBytes { Self.bodyID($0) }
     }
 
     /// The ID of an encoded signed event, without decoding it; nil when too short to be one.
     public static func id(ofEncoded encoded: UnsafeRawBufferPointer) -> EventID? {
         guard encoded.count > SigningPublicKey.signatureByteCount else { return nil }
-        return EventID(hashing: UnsafeRawBufferPointer(rebasing: encoded[..<(encoded.count - SigningPublicKey.signatureByteCount)]))
+        return bodyID(encoded)
+    }
+
+    /// The hash of everything before the signature; `encoded` is longer than a signature.
+    private static func bodyID(_ encoded: UnsafeRawBufferPointer) -> EventID {
+        EventID(hashing: UnsafeRawBufferPointer(rebasing: encoded[..<(encoded.count - SigningPublicKey.signatureByteCount)]))
     }
 
     /// The signed bytes.
