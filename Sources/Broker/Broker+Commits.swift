@@ -10,10 +10,15 @@ extension Broker {
         statistics.commitBatchSize.record(Double(outcome.batchSize))
         for (reason, count) in outcome.pruned { statistics.eventsPruned[reason, default: 0] += count }
         if let full = outcome.storageFull {
+            storeRefusesData = true
             logger.warning("refusing new data: \(full.message)")
         }
-        // The committed tail moves before live delivery, so catching-up readers see it too.
-        for (topic, log) in outcome.logs { topics[topic]?.log = log }
+        // The committed tail moves first, so catching-up readers see it too.
+        for (topic, log) in outcome.logs {
+            guard let state = topics[topic] else { continue }
+            state.log = log
+            recordAcknowledgementsAhead(on: state)
+        }
         for (ticket, result) in outcome.results {
             guard let pending = pendingWrites.removeValue(forKey: ticket) else { continue }
             switch pending {

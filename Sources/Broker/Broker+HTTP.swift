@@ -101,6 +101,8 @@ extension Broker {
                     Double(eventsQueuedForDetachedSessions))
         page.metric("polder_subscribers_fell_behind_total", "counter", "Times a live subscriber fell back to reading from the store.",
                     Double(statistics.subscribersFellBehind))
+        page.metric("polder_subscribers_set_back_total", "counter", "Subscriptions set back because events delivered before their commit failed to be stored.",
+                    Double(statistics.subscribersSetBack))
         page.metric("polder_durable_sessions_expired_total", "counter", "Durable sessions expired after staying detached too long.",
                     Double(statistics.sessionsExpired))
         for (origin, tally) in [("client", clientTraffic), ("peer", peerTraffic)] {

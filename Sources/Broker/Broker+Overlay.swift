@@ -47,9 +47,10 @@ extension Broker {
         connect(to: address, expected: peer)?.send(message, now: overlayNow())
     }
 
-    /// A released event goes to the store; a local publish is answered once it is committed.
+    /// A released event goes to the store and to live subscribers; a local publish is answered once it is committed.
     private func storeDelivered(_ event: SignedEvent, from source: PeerID?) {
         uncommitted[event.id] = event
+        handToStore(event)
         if source == nil, let local = localPublishes.removeValue(forKey: event.id) {
             write(.publish(session: local.session, request: local.request, event: event)) { .append(event, ticket: $0) }
         } else {

@@ -1,3 +1,4 @@
+import Overlay
 import EventLoop
 import Platform
 import Store
@@ -130,20 +131,30 @@ extension Broker {
         if session.publishesInFlight < configuration.maximumPendingPublishes / 2 { session.connection.resumeReading() }
     }
 
+    /// The overlay counted an event the store then failed to keep as its publisher's head; it goes
+    /// back to the committed head, or a retry of the event would be taken for a duplicate forever.
+    private func forgetDelivery(of event: SignedEvent) {
+        let (topic, publisher) = (event.event.topic, event.event.publisher)
+        guard overlay.causal.head(topic: topic, publisher: publisher)?.id == event.id else { return }
+        let committed = topics[topic]?.heads[publisher]
+        overlay.restore(topic: topic, publisher: publisher,
+                        head: CausalDelivery.Head(sequence: committed?.sequence ?? 0, id: committed?.eventID))
+    }
+
     /// Answers a publish once the store has decided on it.
     func published(_ event: SignedEvent, result: StoreResult, request: UInt32, session: EdgeSession?) {
         uncommitted[event.id] = nil
+        settleAppend(event, result: result)
         if let session {
             session.storingPublishes -= 1
             resumeReadingIfDrained(session)
         }
         switch result {
-        case .appended(let position, _):
+        case .appended:
             statistics.eventsAccepted += 1
             let state = topics[event.event.topic]
             state?.heads[event.event.publisher] = PublisherHead(sequence: event.event.sequence, eventID: event.id)
             session?.send(.publishAck(request: request, eventID: event.id))
-            if let state { deliverLive(event, at: position, on: state) }
         case .duplicate:
             session?.send(.publishAck(request: request, eventID: event.id))  // a retry of the last event
         case .sequenceConflict(let head):
@@ -151,6 +162,7 @@ extension Broker {
             answer(request, refusing: (.sequenceConflict, "sequence \(event.event.sequence) is not after the publisher's last, \(head.sequence)"),
                    to: session)
         case .failed(let error):
+            forgetDelivery(of: event)
             let full = error.kind == .mapFull || error.kind == .diskFull
             if full { statistics.publishesRefusedForSpace += 1 }
             if session == nil { logger.error("cannot store event \(event.id) released by the overlay: \(error.message)") }

@@ -92,13 +92,96 @@ extension Broker {
         let position = min(position, subscription.nextPosition - 1)
         guard position > subscription.acknowledged else { return }
         subscription.acknowledged = position
-        if let key = subscription.durableKey { durableSessions.acknowledge(key, through: position) }
+        recordCursor(of: subscription)
+    }
+
+    /// A durable cursor moves only over committed positions: an event delivered before its commit
+    /// may still fail to be stored, and its position then goes to another event.
+    private func recordCursor(of subscription: Subscription) {
+        guard let key = subscription.durableKey else { return }
+        let committed = subscription.topic.log.next - 1
+        durableSessions.acknowledge(key, through: min(subscription.acknowledged, committed))
+        if subscription.acknowledged > committed {
+            subscription.topic.acknowledgedAhead.insert(subscription.number)
+        } else {
+            subscription.topic.acknowledgedAhead.remove(subscription.number)
+        }
+    }
+
+    /// Moves the cursors that waited for the topic's commits.
+    func recordAcknowledgementsAhead(on state: TopicState) {
+        guard !state.acknowledgedAhead.isEmpty else { return }
+        for number in state.acknowledgedAhead {
+            if let subscription = state.subscriptions[number] { recordCursor(of: subscription) } else { state.acknowledgedAhead.remove(number) }
+        }
     }
 
     // MARK: Delivery
 
-    /// Pushes a just-committed event to every live subscriber; one that has too much queued falls
-    /// back to its position and catches up from the store when its connection drains.
+    /// Gives an event handed to the store the position it is expected to get, and delivers it to
+    /// live subscribers at once (protocol §9.3), unless the store is refusing data.
+    func handToStore(_ event: SignedEvent) {
+        guard let state = topics[event.event.topic] else { return }
+        let position = state.appends.nextPosition(committedNext: state.log.next)
+        let early = !storeRefusesData && (state.appends.last?.deliveredEarly ?? true)
+        state.appends.append(UncommittedAppends.Entry(event: event, position: position, deliveredEarly: early))
+        if early { deliverLive(event, at: position, on: state) }
+    }
+
+    /// Checks the store's result for the oldest uncommitted event of its topic against the
+    /// position it was expected to get. A mismatch (the commit failed, or the store refused what
+    /// the loop let through) means subscribers were sent events at positions that now belong to
+    /// others, so they are set back.
+    func settleAppend(_ event: SignedEvent, result: StoreResult) {
+        let appendedAt: UInt64?
+        if case .appended(let position, _) = result { appendedAt = position } else { appendedAt = nil }
+        switch result {
+        case .appended: storeRefusesData = false
+        case .failed: storeRefusesData = true
+        default: break
+        }
+        guard let state = topics[event.event.topic] else { return }
+        guard let entry = state.appends.first, entry.event.id == event.id else {
+            // Handed to the store before the broker knew the topic.
+            if let appendedAt { deliverLive(event, at: appendedAt, on: state) }
+            return
+        }
+        state.appends.removeFirst()
+        if appendedAt == entry.position {
+            if !entry.deliveredEarly { deliverLive(event, at: entry.position, on: state) }
+            return
+        }
+        state.appends.holdBack(renumberingFrom: appendedAt.map { $0 + 1 } ?? entry.position)
+        if let appendedAt { logger.error("the store appended event \(event.id) at position \(appendedAt), not at \(entry.position)") }
+        let from = min(entry.position, appendedAt ?? entry.position)
+        if entry.deliveredEarly { setBack(state, from: from) }
+        if let appendedAt { deliverLive(event, at: appendedAt, on: state) }
+    }
+
+    /// Subscriptions sent anything from `position` on: durable ones are closed, so that no
+    /// acknowledgement in flight can cover an event they were not sent; the others read again from
+    /// `position` (the client drops what it already has by sequence).
+    private func setBack(_ state: TopicState, from position: UInt64) {
+        for subscription in state.subscriptions.values where subscription.nextPosition > position {
+            statistics.subscribersSetBack += 1
+            if subscription.durableKey != nil {
+                subscription.session.subscriptions.removeValue(forKey: subscription.topicID)
+                detach(subscription)
+                subscription.session.close(afterSending: (.internalError, """
+                    the broker delivered events of topic \(state.descriptor.descriptor.topic.text) from position \(position) that it \
+                    then failed to store; resume the durable session to receive what was stored
+                    """))
+            } else {
+                subscription.isLive = false
+                state.liveSubscriptions.removeValue(forKey: subscription.number)
+                subscription.nextPosition = position
+                pump(subscription)
+            }
+        }
+    }
+
+    /// Pushes an event to every live subscriber; one that has too much queued falls back to its
+    /// position and catches up from the store when its connection drains.
     func deliverLive(_ event: SignedEvent, at position: UInt64, on state: TopicState) {
         guard !state.liveSubscriptions.isEmpty else { return }
         let message = EdgeMessage.deliver(position: position, encodedEvent: event.encoded)
@@ -134,6 +217,11 @@ extension Broker {
                 subscription.nextPosition += skipped
             }
             if subscription.nextPosition >= log.next {
+                // Then what is on its way to the store, before it is live.
+                for entry in state.appends.deliveredEarly(from: subscription.nextPosition) {
+                    guard session.connection.queuedOutput < configuration.deliveryBuffer else { return sendDropNotices(subscription) }
+                    send(EdgeMessage.deliver(position: entry.position, encodedEvent: entry.event.encoded), at: entry.position, to: subscription)
+                }
                 subscription.isLive = true
                 state.liveSubscriptions[subscription.number] = subscription
                 break
@@ -145,7 +233,8 @@ extension Broker {
                 logger.error("cannot read topic \(subscription.topicID.text) for \(session.label): \(error.message)")
                 return session.close(afterSending: (.internalError, "the broker cannot read its store"))
             }
-            guard let last = events.last, last.position < log.next else {
+            // The store may hold commits the loop has not heard of yet; those wait.
+            guard let first = events.first, first.position < log.next else {
                 logger.error("topic \(subscription.topicID.text) has no stored events at \(subscription.nextPosition)..<\(log.next)")
                 subscription.nextPosition = log.next
                 continue

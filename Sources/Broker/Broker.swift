@@ -51,6 +51,9 @@ public final class Broker {
     var advertisedAddress = ""
     /// Released events handed to the store and not yet committed.
     var uncommitted: [EventID: SignedEvent] = [:]
+    /// Whether the store's last attempt to add data failed: events then reach live subscribers
+    /// only once committed, so that subscribers are not reset for each refused publish.
+    var storeRefusesData = false
     /// Local publishes the overlay holds for their dependencies, by event ID.
     var localPublishes: [EventID: (session: UInt64, request: UInt32)] = [:]
     /// The signature last verified per broker profile, so that repeated gossip is checked once.
@@ -74,6 +77,9 @@ public final class Broker {
         public var slowConsumersDisconnected = 0
         /// Times a live subscriber fell back to reading from the store.
         public var subscribersFellBehind = 0
+        /// Subscriptions sent events before their commit that the store then numbered otherwise
+        /// (a failed commit): durable ones closed, the others reading again from the store.
+        public var subscribersSetBack = 0
         /// Events subscribers were told they missed, by reason.
         public var eventsDropped: [DropReason: UInt64] = [:]
         /// Events retention and expiry removed from the store, by reason.

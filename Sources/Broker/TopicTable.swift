@@ -3,12 +3,19 @@ import Store
 import Wire
 
 /// What the broker's loop knows of one topic, as committed to the store: its descriptor, its log
-/// of positions, each publisher's head; and who is subscribed right now.
+/// of positions, each publisher's head; the events on their way to the store; and who is
+/// subscribed right now.
 final class TopicState {
     var descriptor: SignedTopicDescriptor
+    /// The committed log.
     var log: TopicLog
     var heads: [SigningPublicKey: PublisherHead] = [:]
-    /// Subscriptions that are caught up and get each new event as it is committed.
+    /// Events handed to the store, not yet committed, with the positions they are expected to get.
+    var appends = UncommittedAppends()
+    /// Durable subscriptions whose client acknowledged positions not yet committed; their cursors
+    /// move on as the commits arrive.
+    var acknowledgedAhead: Set<UInt64> = []
+    /// Subscriptions that are caught up and get each new event as it is handed to the store.
     var liveSubscriptions: [UInt64: Subscription] = [:]
     /// Every subscription on the topic, live or catching up.
     var subscriptions: [UInt64: Subscription] = [:]
