@@ -14,11 +14,7 @@ extension Broker {
             logger.warning("refusing new data: \(full.message)")
         }
         // The committed tail moves first, so catching-up readers see it too.
-        for (topic, log) in outcome.logs {
-            guard let state = topics[topic] else { continue }
-            state.log = log
-            recordAcknowledgementsAhead(on: state)
-        }
+        for (topic, log) in outcome.logs { topics[topic]?.log = log }
         for (ticket, result) in outcome.results {
             guard let pending = pendingWrites.removeValue(forKey: ticket) else { continue }
             switch pending {
@@ -39,6 +35,8 @@ extension Broker {
                 }
             }
         }
+        // Once the results are checked: a cursor moves only over events the store kept where expected.
+        for topic in outcome.logs.keys { if let state = topics[topic] { recordAcknowledgementsAhead(on: state) } }
     }
 
     private func storedDescriptor(_ descriptor: SignedTopicDescriptor, result: StoreResult, log: TopicLog?, request: UInt32,

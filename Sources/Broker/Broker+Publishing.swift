@@ -131,20 +131,18 @@ extension Broker {
         if session.publishesInFlight < configuration.maximumPendingPublishes / 2 { session.connection.resumeReading() }
     }
 
-    /// The overlay counted an event the store then failed to keep as its publisher's head; it goes
-    /// back to the committed head, or a retry of the event would be taken for a duplicate forever.
-    private func forgetDelivery(of event: SignedEvent) {
-        let (topic, publisher) = (event.event.topic, event.event.publisher)
-        guard overlay.causal.head(topic: topic, publisher: publisher)?.id == event.id else { return }
-        let committed = topics[topic]?.heads[publisher]
-        overlay.restore(topic: topic, publisher: publisher,
-                        head: CausalDelivery.Head(sequence: committed?.sequence ?? 0, id: committed?.eventID))
+    /// The overlay counted an event the store then failed to keep as delivered; without taking
+    /// that back, a retry of the event (or a peer's copy) would be taken for a duplicate forever.
+    private func forgetDelivery(of event: SignedEvent, on state: TopicState?) {
+        let committed = state?.heads[event.event.publisher]?.sequence ?? 0
+        overlay.forget(event, committed: committed, archive: archive)
     }
 
     /// Answers a publish once the store has decided on it.
     func published(_ event: SignedEvent, result: StoreResult, request: UInt32, session: EdgeSession?) {
         uncommitted[event.id] = nil
-        settleAppend(event, result: result)
+        let state = topics[event.event.topic]
+        if let state { settleAppend(event, result: result, on: state) }
         if let session {
             session.storingPublishes -= 1
             resumeReadingIfDrained(session)
@@ -152,7 +150,6 @@ extension Broker {
         switch result {
         case .appended:
             statistics.eventsAccepted += 1
-            let state = topics[event.event.topic]
             state?.heads[event.event.publisher] = PublisherHead(sequence: event.event.sequence, eventID: event.id)
             session?.send(.publishAck(request: request, eventID: event.id))
         case .duplicate:
@@ -162,7 +159,7 @@ extension Broker {
             answer(request, refusing: (.sequenceConflict, "sequence \(event.event.sequence) is not after the publisher's last, \(head.sequence)"),
                    to: session)
         case .failed(let error):
-            forgetDelivery(of: event)
+            forgetDelivery(of: event, on: state)
             let full = error.kind == .mapFull || error.kind == .diskFull
             if full { statistics.publishesRefusedForSpace += 1 }
             if session == nil { logger.error("cannot store event \(event.id) released by the overlay: \(error.message)") }

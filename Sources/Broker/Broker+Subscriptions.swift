@@ -132,7 +132,7 @@ extension Broker {
     /// position it was expected to get. A mismatch (the commit failed, or the store refused what
     /// the loop let through) means subscribers were sent events at positions that now belong to
     /// others, so they are set back.
-    func settleAppend(_ event: SignedEvent, result: StoreResult) {
+    func settleAppend(_ event: SignedEvent, result: StoreResult, on state: TopicState) {
         let appendedAt: UInt64?
         if case .appended(let position, _) = result { appendedAt = position } else { appendedAt = nil }
         switch result {
@@ -140,7 +140,6 @@ extension Broker {
         case .failed: storeRefusesData = true
         default: break
         }
-        guard let state = topics[event.event.topic] else { return }
         guard let entry = state.appends.first, entry.event.id == event.id else {
             // Handed to the store before the broker knew the topic.
             if let appendedAt { deliverLive(event, at: appendedAt, on: state) }
@@ -148,7 +147,13 @@ extension Broker {
         }
         state.appends.removeFirst()
         if appendedAt == entry.position {
-            if !entry.deliveredEarly { deliverLive(event, at: entry.position, on: state) }
+            if !entry.deliveredEarly {
+                deliverLive(event, at: entry.position, on: state)
+                // The store takes data again: what waits behind goes out now, and later events early.
+                if !storeRefusesData {
+                    for waiting in state.appends.deliverAllEarly() { deliverLive(waiting.event, at: waiting.position, on: state) }
+                }
+            }
             return
         }
         state.appends.holdBack(renumberingFrom: appendedAt.map { $0 + 1 } ?? entry.position)
@@ -158,11 +163,11 @@ extension Broker {
         if let appendedAt { deliverLive(event, at: appendedAt, on: state) }
     }
 
-    /// Subscriptions sent anything from `position` on: durable ones are closed, so that no
-    /// acknowledgement in flight can cover an event they were not sent; the others read again from
-    /// `position` (the client drops what it already has by sequence).
+    /// Subscriptions sent anything from `position` on: the connections of durable ones are closed,
+    /// so that no acknowledgement in flight can cover an event they were not sent; the others read
+    /// again from `position` (the client drops what it already has by ID and sequence).
     private func setBack(_ state: TopicState, from position: UInt64) {
-        for subscription in state.subscriptions.values where subscription.nextPosition > position {
+        for subscription in state.subscriptions.values where subscription.lastSent >= position {
             statistics.subscribersSetBack += 1
             if subscription.durableKey != nil {
                 subscription.session.subscriptions.removeValue(forKey: subscription.topicID)
@@ -257,6 +262,7 @@ extension Broker {
     private func send(_ message: [UInt8], at position: UInt64, to subscription: Subscription) {
         sendDropNotices(subscription)
         subscription.session.send(encoded: message)
+        subscription.lastSent = position
         subscription.nextPosition = position + 1
         statistics.eventsDelivered += 1
     }

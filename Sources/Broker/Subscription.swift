@@ -12,8 +12,10 @@ final class Subscription {
     let durableKey: SessionKey?
     /// The next position to send.
     var nextPosition: UInt64
-    /// The last position the client acknowledged (the durable cursor).
+    /// The last position the client acknowledged (the durable cursor moves with it over committed positions).
     var acknowledged: UInt64
+    /// The last position sent (0: none yet).
+    var lastSent: UInt64 = 0
     var isLive = false
     /// Whether deliveries have begun (a durable session starts once its record is committed).
     var isActive = false

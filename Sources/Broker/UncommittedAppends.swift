@@ -39,10 +39,21 @@ struct UncommittedAppends {
     }
 
     /// The entries delivered early from `position` on, in position order.
-    func deliveredEarly(from position: UInt64) -> [Entry] {
+    func deliveredEarly(from position: UInt64) -> ArraySlice<Entry> {
         guard let first, position >= first.position else { return [] }
         let offset = Int(min(position - first.position, UInt64(entries.count - start)))
-        return Array(entries[(start + offset)...].prefix { $0.deliveredEarly })
+        return entries[(start + offset)...].prefix { $0.deliveredEarly }
+    }
+
+    /// Marks every entry delivered early and returns those that were not, in order: the store
+    /// takes data again, so what was held back goes out now.
+    mutating func deliverAllEarly() -> [Entry] {
+        var released: [Entry] = []
+        for index in start..<entries.count where !entries[index].deliveredEarly {
+            entries[index].deliveredEarly = true
+            released.append(entries[index])
+        }
+        return released
     }
 
     /// Gives the entries consecutive positions from `position` and holds them back until their

@@ -110,6 +110,19 @@ public struct CausalDelivery: Sendable {
         return notices
     }
 
+    /// Takes back the delivery of an event the caller could not keep (its store refused it): the
+    /// publisher's head goes back to just before it, unless an earlier failure already put it
+    /// lower or `committed` (the caller's last kept sequence) is at or past it. The event itself,
+    /// a retry of it, or a peer's copy is then taken again.
+    public mutating func forget(_ signed: SignedEvent, committed: UInt64, archive: some EventArchive) {
+        let event = signed.event
+        recentlyDelivered.remove(signed.id)
+        guard let head = heads[event.topic]?[event.publisher], head.sequence >= event.sequence, committed < event.sequence else { return }
+        let previous = event.sequence - 1
+        heads[event.topic]?[event.publisher] = Head(sequence: previous,
+                                                    id: previous == 0 ? nil : archive.eventID(topic: event.topic, publisher: event.publisher, sequence: previous))
+    }
+
     public func isDelivered(topic: TopicID, id: EventID, archive: some EventArchive) -> Bool {
         recentlyDelivered.contains(id) || unavailable.contains(id) || archive.contains(topic: topic, id: id)
     }

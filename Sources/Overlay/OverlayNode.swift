@@ -78,6 +78,11 @@ public struct OverlayNode: Sendable {
         causal.setHead(topic: topic, publisher: publisher, head)
     }
 
+    /// Takes back the delivery of an event the caller's store refused (`CausalDelivery.forget`).
+    public mutating func forget(_ event: SignedEvent, committed: UInt64, archive: some EventArchive) {
+        causal.forget(event, committed: committed, archive: archive)
+    }
+
     /// A peer we learned of outside the overlay's exchanges: bootstrap, remembered, or a new link.
     public mutating func met(_ peer: SignedBrokerProfile, now: UInt64) -> [Action] {
         guard peer.broker != me else { return [] }

@@ -27,4 +27,10 @@ public struct SeenCache<Element: Hashable & Sendable>: Sendable {
         }
         return true
     }
+
+    /// Forgets `element`. Its slot in the insertion order stays until overwritten, so an element
+    /// added again soon after may be forgotten early; the cache is a filter, not a record.
+    public mutating func remove(_ element: Element) {
+        members.remove(element)
+    }
 }

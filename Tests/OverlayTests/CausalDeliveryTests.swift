@@ -26,6 +26,26 @@ import Wire
         #expect(causal.receive(b1, from: nil, now: 0, repairDelay: 10, archive: archive) == .duplicate)
     }
 
+    @Test func eventsTheStoreRefusedAreForgottenBackToTheLastKeptOne() {
+        let topic = newTopic()
+        var alice = TestPublisher(topic: topic)
+        let (a1, a2, a3) = (alice.next(), alice.next(), alice.next())
+        var causal = CausalDelivery()
+        for event in [a1, a2, a3] { _ = causal.receive(event, from: nil, now: 0, repairDelay: 10, archive: archive) }
+        archive.events.append(a1)  // the store kept a1; a2 and a3 failed in one commit
+        causal.forget(a2, committed: 1, archive: archive)
+        #expect(causal.head(topic: topic, publisher: alice.keys.publicKey) == .init(sequence: 1, id: a1.id))
+        causal.forget(a3, committed: 1, archive: archive)  // already below it: stays
+        #expect(causal.head(topic: topic, publisher: alice.keys.publicKey) == .init(sequence: 1, id: a1.id))
+        #expect(!causal.isDelivered(topic: topic, id: a2.id, archive: archive))
+        // Retries are taken again, in order.
+        #expect(released(causal.receive(a2, from: nil, now: 0, repairDelay: 10, archive: archive)) == [a2])
+        #expect(released(causal.receive(a3, from: nil, now: 0, repairDelay: 10, archive: archive)) == [a3])
+        // An event at or below what the store kept is never taken back.
+        causal.forget(a3, committed: 3, archive: archive)
+        #expect(causal.head(topic: topic, publisher: alice.keys.publicKey)?.sequence == 3)
+    }
+
     @Test func aDependencyAlreadyInTheArchiveCountsAsDelivered() {
         let topic = newTopic()
         var alice = TestPublisher(topic: topic)
