@@ -156,7 +156,14 @@ public final class Connection {
 
     /// Closes at once; `onClose` is not called.
     public func close() {
-        if let bufferEvent { bufferevent_free(bufferEvent) }
+        if let bufferEvent {
+            // libevent closes the socket when it finalizes the bufferevent, from a later loop
+            // iteration, which never comes once a client stops its loop: the peer would not see
+            // the end. Shutting the socket down now sends it (after what the kernel still holds).
+            let socket = bufferevent_getfd(bufferEvent)
+            if socket >= 0 { _ = Glibc.shutdown(socket, Int32(SHUT_RDWR)) }
+            bufferevent_free(bufferEvent)
+        }
         bufferEvent = nil
         throttleTimer?.cancel()
         throttleTimer = nil
