@@ -99,21 +99,19 @@ extension Broker {
     /// may still fail to be stored, and its position then goes to another event.
     private func recordCursor(of subscription: Subscription) {
         guard let key = subscription.durableKey else { return }
-        let committed = subscription.topic.log.next - 1
-        durableSessions.acknowledge(key, through: min(subscription.acknowledged, committed))
-        if subscription.acknowledged > committed {
-            subscription.topic.acknowledgedAhead.insert(subscription.number)
-        } else {
-            subscription.topic.acknowledgedAhead.remove(subscription.number)
-        }
+        recordCursor(key, through: subscription.acknowledged, on: subscription.topic)
+    }
+
+    private func recordCursor(_ key: SessionKey, through position: UInt64, on state: TopicState) {
+        let committed = state.log.next - 1
+        durableSessions.acknowledge(key, through: min(position, committed))
+        state.acknowledgedAhead[key] = position > committed ? position : nil
     }
 
     /// Moves the cursors that waited for the topic's commits.
     func recordAcknowledgementsAhead(on state: TopicState) {
         guard !state.acknowledgedAhead.isEmpty else { return }
-        for number in state.acknowledgedAhead {
-            if let subscription = state.subscriptions[number] { recordCursor(of: subscription) } else { state.acknowledgedAhead.remove(number) }
-        }
+        for (key, position) in state.acknowledgedAhead where position < state.log.next { recordCursor(key, through: position, on: state) }
     }
 
     // MARK: Delivery
@@ -169,7 +167,9 @@ extension Broker {
     private func setBack(_ state: TopicState, from position: UInt64) {
         for subscription in state.subscriptions.values where subscription.lastSent >= position {
             statistics.subscribersSetBack += 1
-            if subscription.durableKey != nil {
+            if let key = subscription.durableKey {
+                // What it acknowledged from here on were other events.
+                if let ahead = state.acknowledgedAhead[key], ahead >= position { recordCursor(key, through: position - 1, on: state) }
                 subscription.session.subscriptions.removeValue(forKey: subscription.topicID)
                 detach(subscription)
                 subscription.session.close(afterSending: (.internalError, """

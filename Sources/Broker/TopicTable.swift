@@ -12,9 +12,9 @@ final class TopicState {
     var heads: [SigningPublicKey: PublisherHead] = [:]
     /// Events handed to the store, not yet committed, with the positions they are expected to get.
     var appends = UncommittedAppends()
-    /// Durable subscriptions whose client acknowledged positions not yet committed; their cursors
-    /// move on as the commits arrive.
-    var acknowledgedAhead: Set<UInt64> = []
+    /// Durable sessions whose client acknowledged positions not yet committed, with the position
+    /// acknowledged: their cursors move on as the commits arrive, even after the client has gone.
+    var acknowledgedAhead: [SessionKey: UInt64] = [:]
     /// Subscriptions that are caught up and get each new event as it is handed to the store.
     var liveSubscriptions: [UInt64: Subscription] = [:]
     /// Every subscription on the topic, live or catching up.
