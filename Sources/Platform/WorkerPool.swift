@@ -12,9 +12,13 @@ public final class WorkerPool: @unchecked Sendable {
     private var stopping = false
     private var running = 0
     public let threadCount: Int
+    /// The threads' nice value: above 0, they yield the core to the event loop whenever it has
+    /// work, instead of holding it for a scheduler slice (milliseconds) while a frame waits.
+    public let niceness: Int32
 
-    public init(threads: Int) throws(SystemError) {
+    public init(threads: Int, niceness: Int32 = 0) throws(SystemError) {
         threadCount = max(1, threads)
+        self.niceness = niceness
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
         for _ in 0..<threadCount {
@@ -22,6 +26,8 @@ public final class WorkerPool: @unchecked Sendable {
             let box = Unmanaged.passRetained(self)
             let status = pthread_create(&thread, nil, { argument in
                 let pool = Unmanaged<WorkerPool>.fromOpaque(argument!).takeRetainedValue()
+                // On Linux, "process" 0 is the calling thread; failing to lower its priority harms nothing.
+                if pool.niceness != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, pool.niceness) }
                 pool.work()
                 return nil
             }, box.toOpaque())

@@ -32,7 +32,7 @@ final class StoreWriter: @unchecked Sendable {
         self.options = options
         self.onCommit = onCommit
         state = State(descriptors: contents.descriptors, logs: contents.logs, heads: contents.heads)
-        do { thread = try WorkerPool(threads: 1) } catch { throw StoreError(.failed, "cannot start the store writer: \(error)") }
+        do { thread = try WorkerPool(threads: 1, niceness: 10) } catch { throw StoreError(.failed, "cannot start the store writer: \(error)") }
     }
 
     func submit(_ operations: [StoreOperation]) {

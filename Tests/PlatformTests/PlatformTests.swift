@@ -65,4 +65,19 @@ import Glibc
         #expect(lock.withLock { done } == 1000)
         pool.shutdown()
     }
+
+    @Test func workerThreadsTakeTheirNicenessAndLeaveTheCallersAlone() throws {
+        let pool = try WorkerPool(threads: 1, niceness: 10)
+        let before = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        nonisolated(unsafe) var seen: Int32 = -100
+        let finished = Semaphore()
+        pool.submit {
+            seen = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+            finished.signal()
+        }
+        #expect(finished.wait(seconds: 10))
+        #expect(seen >= 10, "nice \(seen) in the worker, \(before) in the caller")
+        #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) == before)
+        pool.shutdown()
+    }
 }
