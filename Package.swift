@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "EventLoop", dependencies: ["CLibevent", "Platform"]),
 
         // Protocol: pure, no I/O, deterministic.
-        .target(name: "Wire", dependencies: ["Sodium"]),
+        .target(name: "Wire", dependencies: ["Platform", "Sodium"]),
 
         // Overlay state machines: pure, deterministic (clock and randomness injected).
         .target(name: "Overlay", dependencies: ["Wire"]),

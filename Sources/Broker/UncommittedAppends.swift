@@ -1,3 +1,4 @@
+import Platform
 import Wire
 
 /// The events of one topic handed to the store and not yet committed, in the order the store
@@ -14,42 +15,30 @@ struct UncommittedAppends {
         var deliveredEarly: Bool
     }
 
-    private var entries: [Entry] = []
-    private var start = 0
+    private var entries = ArrayQueue<Entry>()
 
-    var isEmpty: Bool { start == entries.count }
-    var first: Entry? { isEmpty ? nil : entries[start] }
-    var last: Entry? { isEmpty ? nil : entries[entries.count - 1] }
+    var first: Entry? { entries.first }
+    var last: Entry? { entries.last }
 
     /// The position the next event handed to the store gets.
     func nextPosition(committedNext: UInt64) -> UInt64 { last.map { $0.position + 1 } ?? committedNext }
 
     mutating func append(_ entry: Entry) { entries.append(entry) }
 
-    mutating func removeFirst() {
-        guard !isEmpty else { return }
-        start += 1
-        if start == entries.count {
-            entries.removeAll(keepingCapacity: true)
-            start = 0
-        } else if start >= 1024 && start * 2 >= entries.count {
-            entries.removeFirst(start)
-            start = 0
-        }
-    }
+    mutating func removeFirst() { entries.removeFirst() }
 
     /// The entries delivered early from `position` on, in position order.
     func deliveredEarly(from position: UInt64) -> ArraySlice<Entry> {
         guard let first, position >= first.position else { return [] }
-        let offset = Int(min(position - first.position, UInt64(entries.count - start)))
-        return entries[(start + offset)...].prefix { $0.deliveredEarly }
+        let offset = Int(min(position - first.position, UInt64(entries.count)))
+        return entries.suffix(fromOffset: offset).prefix { $0.deliveredEarly }
     }
 
     /// Marks every entry delivered early and returns those that were not, in order: the store
     /// takes data again, so what was held back goes out now.
     mutating func deliverAllEarly() -> [Entry] {
         var released: [Entry] = []
-        for index in start..<entries.count where !entries[index].deliveredEarly {
+        for index in 0..<entries.count where !entries[index].deliveredEarly {
             entries[index].deliveredEarly = true
             released.append(entries[index])
         }
@@ -61,7 +50,7 @@ struct UncommittedAppends {
     /// and they may fail the same way.
     mutating func holdBack(renumberingFrom position: UInt64) {
         var next = position
-        for index in start..<entries.count {
+        for index in 0..<entries.count {
             entries[index].position = next
             entries[index].deliveredEarly = false
             next += 1

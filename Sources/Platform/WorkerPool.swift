@@ -7,8 +7,7 @@ import Glibc
 public final class WorkerPool: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var jobs: [@Sendable () -> Void] = []
-    private var head = 0
+    private var jobs = ArrayQueue<@Sendable () -> Void>()
     private var stopping = false
     private var running = 0
     public let threadCount: Int
@@ -59,7 +58,7 @@ public final class WorkerPool: @unchecked Sendable {
     public var backlog: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return jobs.count - head
+        return jobs.count
     }
 
     /// Lets the threads finish queued jobs and exit.
@@ -73,17 +72,11 @@ public final class WorkerPool: @unchecked Sendable {
     private func work() {
         while true {
             pthread_mutex_lock(mutex)
-            while head == jobs.count && !stopping { pthread_cond_wait(condition, mutex) }
-            if head == jobs.count {
+            while jobs.isEmpty && !stopping { pthread_cond_wait(condition, mutex) }
+            guard let job = jobs.removeFirst() else {
                 running -= 1
                 pthread_mutex_unlock(mutex)
                 return
-            }
-            let job = jobs[head]
-            head += 1
-            if head > 1024 && head * 2 > jobs.count {
-                jobs.removeFirst(head)
-                head = 0
             }
             pthread_mutex_unlock(mutex)
             job()

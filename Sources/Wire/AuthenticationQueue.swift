@@ -1,3 +1,5 @@
+import Platform
+
 /// Received items kept in arrival order until the events they carry are authentic (protocol/README.md,
 /// §6.4): a signed event once its signature has been checked (the receiver does that, often on
 /// another thread, and reports back with its ticket), a chained event once an authentic successor
@@ -28,12 +30,11 @@ public struct AuthenticationQueue<Element> {
         var state: State
     }
 
-    /// Live entries are `entries[head...]`, in ticket order; the dead prefix is cut off in bulk.
-    private var entries: [Entry] = []
-    private var head = 0
-    /// The ticket of `entries[0]`: every append takes the next ticket, so an entry's index follows
-    /// from its ticket.
-    private var firstTicket: UInt64 = 1
+    /// Entries in ticket order.
+    private var entries = ArrayQueue<Entry>()
+    /// The ticket of the front entry: every append takes the next ticket, so an entry's distance
+    /// from the front follows from its ticket.
+    private var frontTicket: UInt64 = 1
     private var nextTicket: UInt64 = 0
     /// Tickets of the chained entries still waiting for a successor, by event ID.
     private var waitingChained: [EventID: [UInt64]] = [:]
@@ -47,14 +48,14 @@ public struct AuthenticationQueue<Element> {
         vouchers = ChainVouchers(capacity: voucherCapacity)
     }
 
-    public var count: Int { entries.count - head }
+    public var count: Int { entries.count }
     public var isEmpty: Bool { count == 0 }
 
     /// Queues an item. Returns a ticket when `event` is signed and its signature must be checked
     /// (report with `checked`); nil when nothing is to be checked: no event, or a chained one.
     public mutating func append(_ element: Element, event: SignedEvent?) -> UInt64? {
         nextTicket += 1
-        if entries.isEmpty { firstTicket = nextTicket }
+        if entries.isEmpty { frontTicket = nextTicket }
         guard let event else {
             entries.append(Entry(ticket: nextTicket, element: element, event: nil, state: .authentic))
             return nil
@@ -85,8 +86,7 @@ public struct AuthenticationQueue<Element> {
 
     /// The front item, if it may be acted on; `removeFront` takes it off.
     public var front: Front {
-        guard head < entries.count else { return .empty }
-        let first = entries[head]
+        guard let first = entries.first else { return .empty }
         switch first.state {
         case .authentic: return .ready(first.element)
         case .forged(let text): return .forged(first.element, text)
@@ -95,23 +95,14 @@ public struct AuthenticationQueue<Element> {
     }
 
     public mutating func removeFront() {
-        guard head < entries.count else { return }
-        head += 1
-        if head == entries.count {
-            entries.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 64 && head * 2 >= entries.count {
-            entries.removeFirst(head)
-            firstTicket += UInt64(head)
-            head = 0
-        }
+        guard entries.removeFirst() != nil else { return }
+        frontTicket += 1
     }
 
     /// Drops the front item when it is a chained event still without a successor while more than
     /// `limit` items wait behind it (a faulty sender, or a chain cut short); returns the dropped item.
     public mutating func dropUnvouchedFront(whenMoreThan limit: Int) -> Element? {
-        guard count - 1 > limit, case .waiting = entries[head].state, entries[head].event?.isChained == true else { return nil }
-        let dropped = entries[head]
+        guard count - 1 > limit, let dropped = entries.first, case .waiting = dropped.state, dropped.event?.isChained == true else { return nil }
         waitingChained[dropped.event!.id]?.removeAll { $0 == dropped.ticket }
         if waitingChained[dropped.event!.id]?.isEmpty == true { waitingChained[dropped.event!.id] = nil }
         removeFront()
@@ -120,16 +111,13 @@ public struct AuthenticationQueue<Element> {
 
     public mutating func removeAll() {
         entries.removeAll()
-        head = 0
         waitingChained.removeAll()
     }
 
     /// Where the live entry with `ticket` is, if it is still queued.
     private func index(of ticket: UInt64) -> Int? {
-        guard ticket >= firstTicket else { return nil }
-        let offset = ticket - firstTicket
-        guard offset < UInt64(entries.count), offset >= UInt64(head) else { return nil }
-        return Int(offset)
+        guard ticket >= frontTicket, ticket - frontTicket < UInt64(entries.count) else { return nil }
+        return Int(ticket - frontTicket)
     }
 
     /// Walks back from the event at `index`, now authentic or forged, through the chained events

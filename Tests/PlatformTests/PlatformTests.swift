@@ -81,3 +81,21 @@ import Glibc
         pool.shutdown()
     }
 }
+
+@Suite struct ArrayQueueTests {
+    @Test func keepsOrderAndOffsetsAcrossCompactions() {
+        var queue = ArrayQueue<Int>()
+        #expect(queue.removeFirst() == nil && queue.first == nil)
+        for value in 0..<1000 { queue.append(value) }
+        for expected in 0..<700 { #expect(queue.removeFirst() == expected) }
+        #expect(queue.count == 300 && queue.first == 700 && queue.last == 999)
+        #expect(queue[5] == 705)
+        queue[5] = -1
+        #expect(Array(queue.suffix(fromOffset: 4).prefix(3)) == [704, -1, 706])
+        #expect(queue.suffix(fromOffset: 400).isEmpty)
+        while queue.removeFirst() != nil {}
+        #expect(queue.isEmpty)
+        queue.append(7)
+        #expect(queue.first == 7 && queue.count == 1)
+    }
+}
