@@ -22,6 +22,15 @@ public final class BLAKE2b {
         return out
     }
 
+    /// The unkeyed 32-byte hash of `data`, inline (no allocation).
+    public static func hash32(_ data: UnsafeRawBufferPointer) -> Bytes32 {
+        SodiumLibrary.ensureInitialized()
+        return Bytes32 { out in
+            _ = crypto_generichash_blake2b(out.baseAddress!.assumingMemoryBound(to: UInt8.self), Bytes32.count,
+                                           data.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(data.count), nil, 0)
+        }
+    }
+
     public static func hash(_ data: [UInt8], outputByteCount: Int = 32, key: [UInt8] = []) -> [UInt8] {
         data.withUnsafeBytes { hash($0, outputByteCount: outputByteCount, key: key) }
     }

@@ -5,11 +5,19 @@ public struct SigningPublicKey: Hashable, Sendable, Comparable {
     public static let byteCount = 32
     public static let signatureByteCount = 64
 
-    public let bytes: [UInt8]
+    /// The key's 32 bytes, inline.
+    public let raw: Bytes32
+
+    /// The key's bytes as an array (allocates).
+    public var bytes: [UInt8] { raw.array }
 
     public init(_ bytes: [UInt8]) throws(SodiumError) {
         try SodiumError.checkLength(bytes, Self.byteCount, "an Ed25519 public key")
-        self.bytes = bytes
+        raw = Bytes32(bytes)!
+    }
+
+    public init(_ raw: Bytes32) {
+        self.raw = raw
     }
 
     /// Whether `signature` is this key's signature of `message` (strict: non-canonical signatures fail).
@@ -18,10 +26,10 @@ public struct SigningPublicKey: Hashable, Sendable, Comparable {
         guard signature.count == Self.signatureByteCount else { return false }
         let signatureBytes = Array(signature)
         return signatureBytes.withUnsafeBufferPointer { sig in
-            bytes.withUnsafeBufferPointer { key in
+            raw.withUnsafeBytes { key in
                 crypto_sign_verify_detached(
                     sig.baseAddress!, message.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                    UInt64(message.count), key.baseAddress!) == 0
+                    UInt64(message.count), key.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 0
             }
         }
     }
@@ -36,21 +44,13 @@ public struct SigningPublicKey: Hashable, Sendable, Comparable {
         SodiumLibrary.ensureInitialized()
         var out = [UInt8](repeating: 0, count: KeyAgreementPublicKey.byteCount)
         let status = out.withUnsafeMutableBufferPointer { o in
-            bytes.withUnsafeBufferPointer { crypto_sign_ed25519_pk_to_curve25519(o.baseAddress!, $0.baseAddress!) }
+            raw.withUnsafeBytes { crypto_sign_ed25519_pk_to_curve25519(o.baseAddress!, $0.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
         }
         guard status == 0 else { throw SodiumError(.weakPublicKey, "this Ed25519 key has no X25519 counterpart") }
         return try KeyAgreementPublicKey(out)
     }
 
-    public static func < (a: SigningPublicKey, b: SigningPublicKey) -> Bool {
-        a.bytes.lexicographicallyPrecedes(b.bytes)
-    }
-
-    /// Hashes the 32 bytes in one call (the synthesized version feeds them one at a time; keys
-    /// are dictionary keys all over the overlay).
-    public func hash(into hasher: inout Hasher) {
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-    }
+    public static func < (a: SigningPublicKey, b: SigningPublicKey) -> Bool { a.raw < b.raw }
 }
 
 /// An Ed25519 key pair; the secret part lives in guarded memory.

@@ -42,7 +42,11 @@ public final class BrokerStore: @unchecked Sendable {
             self.publisher = publisher
         }
 
-        var encoded: [UInt8] { topic.bytes + publisher.bytes }
+        var encoded: [UInt8] {
+            var writer = ByteWriter(capacity: 64)
+            writer.raw(topic.raw); writer.raw(publisher.raw)
+            return writer.bytes
+        }
     }
 
 
@@ -113,7 +117,7 @@ public final class BrokerStore: @unchecked Sendable {
             var result: [StoredEvent] = []
             var bytes = 0
             try transaction.scan(events, from: StoredEvent.key(topic: topic, position: position)) { key, value throws(StoreError) in
-                guard key.count == 40, key.starts(with: topic.bytes) else { return false }
+                guard key.count == 40, topic.raw.elementsEqual(UnsafeRawBufferPointer(rebasing: key.prefix(32))) else { return false }
                 let (arrival, expiry) = try StoredEvent.header(value)
                 let encoded = Array(value[16...])
                 guard result.isEmpty || bytes + encoded.count <= maximumBytes else { return false }
@@ -254,13 +258,13 @@ extension PublisherHead {
     /// The `heads` value (protocol/README.md, "Broker store"): sequence ‖ event ID.
     var storedValue: [UInt8] {
         var writer = ByteWriter(capacity: 40)
-        writer.u64(sequence); writer.raw(eventID.bytes)
+        writer.u64(sequence); writer.raw(eventID.raw)
         return writer.bytes
     }
 
     static func decodeStored(_ bytes: [UInt8]) throws(WireError) -> PublisherHead {
         var reader = ByteReader(bytes)
-        let head = PublisherHead(sequence: try reader.u64("sequence"), eventID: try EventID(try reader.raw(32, "event ID")))
+        let head = PublisherHead(sequence: try reader.u64("sequence"), eventID: try reader.eventID("event ID"))
         try reader.expectEnd("publisher head")
         return head
     }

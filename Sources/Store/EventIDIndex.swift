@@ -49,7 +49,7 @@ final class EventIDIndex: @unchecked Sendable {
     init() {}
 
     static func prefix(_ id: EventID) -> UInt64 {
-        id.bytes.withUnsafeBytes { prefix(ofIDBytes: $0) }
+        id.raw.withUnsafeBytes { prefix(ofIDBytes: $0) }
     }
 
     /// The key of an ID given as its 32 bytes.

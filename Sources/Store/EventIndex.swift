@@ -9,7 +9,7 @@ enum EventIndex {
     /// `sequences` key: topic ‖ publisher ‖ sequence; value: position ‖ event ID.
     static func sequenceKey(topic: TopicID, publisher: SigningPublicKey, sequence: UInt64) -> [UInt8] {
         var writer = ByteWriter(capacity: 72)
-        writer.raw(topic.bytes); writer.raw(publisher.bytes); writer.u64(sequence)
+        writer.raw(topic.raw); writer.raw(publisher.raw); writer.u64(sequence)
         return writer.bytes
     }
 
@@ -33,7 +33,7 @@ enum EventIndex {
     static func remove(_ event: SignedEvent, at position: UInt64, tables: BrokerStore.Tables, in transaction: LMDBTransaction,
                        changes: inout [EventIDIndex.Change]) throws(StoreError) {
         let key = sequenceKey(topic: event.event.topic, publisher: event.event.publisher, sequence: event.event.sequence)
-        if let value = try transaction.get(tables.sequences, key), value.count == 40, Array(value[8...]) == event.id.bytes {
+        if let value = try transaction.get(tables.sequences, key), value.count == 40, Bytes32(value[8...]) == event.id.raw {
             _ = try transaction.delete(tables.sequences, key)
         }
         changes.append(EventIDIndex.Change(topic: event.event.topic, prefix: EventIDIndex.prefix(event.id), position: position, added: false))
@@ -49,7 +49,7 @@ enum EventIndex {
                 throw StoreError(.corrupt, "a sequences entry has a key of \(key.count) bytes and a value of \(value.count); 72 and 40 expected")
             }
             // Keys are sorted by topic: one TopicID per run.
-            if topic == nil || !key.prefix(32).elementsEqual(topic!.bytes) {
+            if topic == nil || !topic!.raw.elementsEqual(UnsafeRawBufferPointer(rebasing: key.prefix(32))) {
                 topic = try BrokerStore.decode("a sequences key") { () throws(WireError) in
                     var reader = ByteReader(Array(key.prefix(32)))
                     return try reader.signingKey("topic")

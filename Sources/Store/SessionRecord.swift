@@ -15,7 +15,7 @@ public struct SessionKey: Hashable, Sendable {
 
     func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 64 + name.utf8.count)
-        writer.raw(client.bytes); writer.raw(topic.bytes); writer.raw(name.utf8)
+        writer.raw(client.raw); writer.raw(topic.raw); writer.raw(name.utf8)
         return writer.bytes
     }
 

@@ -17,7 +17,7 @@ public struct StoredEvent: Sendable {
 
     static func key(topic: TopicID, position: UInt64) -> [UInt8] {
         var writer = ByteWriter(capacity: 40)
-        writer.raw(topic.bytes); writer.u64(position)
+        writer.raw(topic.raw); writer.u64(position)
         return writer.bytes
     }
 

@@ -33,7 +33,7 @@ public struct BrokerProfile: Sendable, Equatable {
         var writer = ByteWriter(capacity: 48 + address.utf8.count + topics.bits.count)
         writer.u8(Self.tag)
         writer.u8(Self.version)
-        writer.raw(broker.bytes)
+        writer.raw(broker.raw)
         writer.u64(issued)
         writer.string16(address)
         topics.encode(into: &writer)

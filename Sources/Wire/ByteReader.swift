@@ -1,3 +1,5 @@
+import Sodium
+
 /// Reads Polder's canonical encoding, failing with a `WireError` that names the field.
 public struct ByteReader {
     private let bytes: [UInt8]
@@ -23,6 +25,11 @@ public struct ByteReader {
         }
         defer { offset += count }
         return bytes[offset..<offset + count]
+    }
+
+    /// Exactly 32 bytes, inline (keys and IDs).
+    public mutating func raw32(_ field: String) throws(WireError) -> Bytes32 {
+        try take(Bytes32.count, field).withUnsafeBytes { Bytes32(copying: $0) }
     }
 
     public mutating func u8(_ field: String) throws(WireError) -> UInt8 {

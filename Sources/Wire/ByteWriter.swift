@@ -1,3 +1,5 @@
+import Sodium
+
 /// Builds Polder's canonical encoding: big-endian fixed-width integers and length-prefixed byte strings.
 public struct ByteWriter: Sendable {
     public private(set) var bytes: [UInt8]
@@ -15,15 +17,18 @@ public struct ByteWriter: Sendable {
     }
 
     public mutating func u32(_ value: UInt32) {
-        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     public mutating func u64(_ value: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     /// Bytes with no length prefix (fixed-size fields such as keys).
     public mutating func raw(_ value: some Sequence<UInt8>) { bytes.append(contentsOf: value) }
+
+    /// 32 bytes held inline (keys and IDs), with no length prefix.
+    public mutating func raw(_ value: Bytes32) { value.withUnsafeBytes { bytes.append(contentsOf: $0) } }
 
     /// A byte string with a 32-bit length prefix.
     public mutating func bytes32(_ value: [UInt8]) {

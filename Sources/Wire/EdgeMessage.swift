@@ -49,7 +49,7 @@ public enum EdgeMessage: Sendable, Equatable {
         var writer = ByteWriter()
         switch self {
         case let .subscribe(request, topic, start, durableName):
-            writer.u8(Tag.subscribe.rawValue); writer.u32(request); writer.raw(topic.bytes)
+            writer.u8(Tag.subscribe.rawValue); writer.u32(request); writer.raw(topic.raw)
             switch start {
             case .live: writer.u8(SubscriptionStart.Kind.live.rawValue)
             case .beginning: writer.u8(SubscriptionStart.Kind.beginning.rawValue)
@@ -58,25 +58,25 @@ public enum EdgeMessage: Sendable, Equatable {
             }
             writer.string16(durableName)
         case let .unsubscribe(request, topic):
-            writer.u8(Tag.unsubscribe.rawValue); writer.u32(request); writer.raw(topic.bytes)
+            writer.u8(Tag.unsubscribe.rawValue); writer.u32(request); writer.raw(topic.raw)
         case let .publish(request, event):
             writer.u8(Tag.publish.rawValue); writer.u32(request); writer.bytes32(event.encoded)
         case let .putTopic(request, descriptor):
             writer.u8(Tag.putTopic.rawValue); writer.u32(request); writer.bytes32(descriptor.encoded)
         case let .getTopic(request, topic):
-            writer.u8(Tag.getTopic.rawValue); writer.u32(request); writer.raw(topic.bytes)
+            writer.u8(Tag.getTopic.rawValue); writer.u32(request); writer.raw(topic.raw)
         case let .ping(nonce):
             writer.u8(Tag.ping.rawValue); writer.u64(nonce)
         case let .ack(topic, position):
-            writer.u8(Tag.ack.rawValue); writer.raw(topic.bytes); writer.u64(position)
+            writer.u8(Tag.ack.rawValue); writer.raw(topic.raw); writer.u64(position)
         case let .ok(request):
             writer.u8(Tag.ok.rawValue); writer.u32(request)
         case let .publishAck(request, eventID):
-            writer.u8(Tag.publishAck.rawValue); writer.u32(request); writer.raw(eventID.bytes)
+            writer.u8(Tag.publishAck.rawValue); writer.u32(request); writer.raw(eventID.raw)
         case let .topic(request, descriptor, head):
             writer.u8(Tag.topic.rawValue); writer.u32(request); writer.bytes32(descriptor.encoded)
             if let head {
-                writer.u8(1); writer.u64(head.sequence); writer.raw(head.eventID.bytes)
+                writer.u8(1); writer.u64(head.sequence); writer.raw(head.eventID.raw)
             } else {
                 writer.u8(0)
             }
@@ -90,7 +90,7 @@ public enum EdgeMessage: Sendable, Equatable {
         case let .subscribed(request, resumed, position):
             writer.u8(Tag.subscribed.rawValue); writer.u32(request); writer.u8(resumed ? 1 : 0); writer.u64(position)
         case let .dropped(topic, reason, count):
-            writer.u8(Tag.dropped.rawValue); writer.raw(topic.bytes); writer.u8(reason.rawValue); writer.u64(count)
+            writer.u8(Tag.dropped.rawValue); writer.raw(topic.raw); writer.u8(reason.rawValue); writer.u64(count)
         }
         return writer.bytes
     }
@@ -155,7 +155,7 @@ public enum EdgeMessage: Sendable, Equatable {
         case .ok:
             message = .ok(request: try reader.u32("request"))
         case .publishAck:
-            message = .publishAck(request: try reader.u32("request"), eventID: try EventID(try reader.raw(32, "event ID")))
+            message = .publishAck(request: try reader.u32("request"), eventID: try reader.eventID("event ID"))
         case .topic:
             let request = try reader.u32("request")
             let descriptor = try SignedTopicDescriptor.decode(try reader.bytes32("descriptor", limit: Limits.maximumDescriptorLength))
@@ -163,7 +163,7 @@ public enum EdgeMessage: Sendable, Equatable {
             var head: PublisherHead?
             switch hasHead {
             case 0: head = nil
-            case 1: head = PublisherHead(sequence: try reader.u64("head sequence"), eventID: try EventID(try reader.raw(32, "head event ID")))
+            case 1: head = PublisherHead(sequence: try reader.u64("head sequence"), eventID: try reader.eventID("head event ID"))
             default: throw WireError(.invalidValue, "head flag must be 0 or 1")
             }
             message = .topic(request: request, descriptor: descriptor, head: head)

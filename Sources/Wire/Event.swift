@@ -6,29 +6,33 @@ public typealias TopicID = SigningPublicKey
 /// An event's ID: BLAKE2b-256 of its signed bytes (the encoded body).
 public struct EventID: Hashable, Sendable, Comparable, CustomStringConvertible {
     public static let byteCount = 32
-    public let bytes: [UInt8]
+    /// The ID's 32 bytes, inline.
+    public let raw: Bytes32
 
-    public init(_ bytes: [UInt8]) throws(WireError) {
-        guard bytes.count == Self.byteCount else { throw WireError(.invalidValue, "an event ID is 32 bytes, got \(bytes.count)") }
-        self.bytes = bytes
+    /// The ID's bytes as an array (allocates).
+    public var bytes: [UInt8] { raw.array }
+
+    public init(_ bytes: some Collection<UInt8>) throws(WireError) {
+        guard let raw = Bytes32(bytes) else { throw WireError(.invalidValue, "an event ID is 32 bytes, got \(bytes.count)") }
+        self.raw = raw
+    }
+
+    public init(_ raw: Bytes32) {
+        self.raw = raw
     }
 
     init(hashing body: [UInt8]) {
-        bytes = BLAKE2b.hash(body, outputByteCount: Self.byteCount)
+        raw = body.withUnsafeBytes { BLAKE2b.hash32($0) }
     }
 
     init(hashing body: UnsafeRawBufferPointer) {
-        bytes = BLAKE2b.hash(body, outputByteCount: Self.byteCount)
+        raw = BLAKE2b.hash32(body)
     }
 
     /// Lowercase hex.
     public var description: String { Hex.encode(bytes) }
 
-    public static func < (a: EventID, b: EventID) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
-
-    public func hash(into hasher: inout Hasher) {
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-    }
+    public static func < (a: EventID, b: EventID) -> Bool { a.raw < b.raw }
 }
 
 /// An event as its publisher signs it (protocol/README.md, "Event").
@@ -68,13 +72,13 @@ public struct Event: Sendable, Equatable {
         var writer = ByteWriter(capacity: 160 + payload.count + dependencies.count * 32)
         writer.u8(Self.tag)
         writer.u8(Self.version)
-        writer.raw(topic.bytes)
-        writer.raw(publisher.bytes)
+        writer.raw(topic.raw)
+        writer.raw(publisher.raw)
         writer.u64(sequence)
         writer.u64(time)
         writer.u64(expiry)
         writer.u8(UInt8(dependencies.count))
-        for dependency in dependencies { writer.raw(dependency.bytes) }
+        for dependency in dependencies { writer.raw(dependency.raw) }
         writer.u32(epoch)
         writer.bytes32(payload)
         return writer.bytes
@@ -106,7 +110,7 @@ public struct Event: Sendable, Equatable {
         }
         var dependencies: [EventID] = []
         for _ in 0..<count {
-            let dependency = try EventID(try reader.raw(EventID.byteCount, "event dependency"))
+            let dependency = try reader.eventID("event dependency")
             if let last = dependencies.last, !(last < dependency) {
                 throw WireError(.invalidValue, "event dependencies must be ascending and distinct")
             }

@@ -67,8 +67,8 @@ public enum PayloadCipher {
     public static func associatedData(topic: TopicID, publisher: SigningPublicKey, sequence: UInt64, epoch: UInt32) -> [UInt8] {
         var writer = ByteWriter(capacity: 96)
         writer.raw(Array("polder/1 payload".utf8))
-        writer.raw(topic.bytes)
-        writer.raw(publisher.bytes)
+        writer.raw(topic.raw)
+        writer.raw(publisher.raw)
         writer.u64(sequence)
         writer.u32(epoch)
         return writer.bytes

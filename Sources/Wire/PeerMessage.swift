@@ -88,44 +88,44 @@ public enum PeerMessage: Sendable, Equatable {
             Self.encode(entries, into: &writer)
         case let .ring(topic, entries):
             writer.u8(Tag.ring.rawValue)
-            writer.raw(topic.bytes)
+            writer.raw(topic.raw)
             Self.encode(entries, into: &writer)
         case let .ringReply(topic, entries):
             writer.u8(Tag.ringReply.rawValue)
-            writer.raw(topic.bytes)
+            writer.raw(topic.raw)
             Self.encode(entries, into: &writer)
         case .event(let event):
             writer.u8(Tag.event.rawValue)
             writer.raw(event.encoded)
         case let .requestRange(topic, publisher, from, to):
             writer.u8(Tag.requestRange.rawValue)
-            writer.raw(topic.bytes)
-            writer.raw(publisher.bytes)
+            writer.raw(topic.raw)
+            writer.raw(publisher.raw)
             writer.u64(from)
             writer.u64(to)
         case let .requestIDs(topic, ids):
             writer.u8(Tag.requestIDs.rawValue)
-            writer.raw(topic.bytes)
+            writer.raw(topic.raw)
             Self.encode(ids, into: &writer)
         case let .missingRange(topic, publisher, from, to, pruned):
             writer.u8(Tag.missingRange.rawValue)
-            writer.raw(topic.bytes)
-            writer.raw(publisher.bytes)
+            writer.raw(topic.raw)
+            writer.raw(publisher.raw)
             writer.u64(from)
             writer.u64(to)
             writer.u8(pruned ? 1 : 0)
         case let .missingIDs(topic, ids):
             writer.u8(Tag.missingIDs.rawValue)
-            writer.raw(topic.bytes)
+            writer.raw(topic.raw)
             Self.encode(ids, into: &writer)
         case let .sync(topic, heads, held):
             writer.u8(Tag.sync.rawValue)
-            writer.raw(topic.bytes)
+            writer.raw(topic.raw)
             Self.encode(heads, into: &writer)
             held.encode(into: &writer)
         case let .syncDone(topic, floors, more):
             writer.u8(Tag.syncDone.rawValue)
-            writer.raw(topic.bytes)
+            writer.raw(topic.raw)
             Self.encode(floors, into: &writer)
             writer.u8(more ? 1 : 0)
         case .descriptor(let descriptor):
@@ -219,7 +219,7 @@ public enum PeerMessage: Sendable, Equatable {
 
     private static func encode(_ ids: [EventID], into writer: inout ByteWriter) {
         writer.u16(UInt16(ids.count))
-        for id in ids { writer.raw(id.bytes) }
+        for id in ids { writer.raw(id.raw) }
     }
 
     private static func decodeIDs(_ reader: inout ByteReader) throws(WireError) -> [EventID] {
@@ -228,14 +228,14 @@ public enum PeerMessage: Sendable, Equatable {
             throw WireError(.limitExceeded, "\(count) event IDs, at most \(Limits.maximumRequestedIDs) allowed")
         }
         var ids: [EventID] = []
-        for _ in 0..<count { ids.append(try EventID(try reader.raw(EventID.byteCount, "event ID"))) }
+        for _ in 0..<count { ids.append(try reader.eventID("event ID")) }
         return ids
     }
 
     private static func encode(_ sequences: [PublisherSequence], into writer: inout ByteWriter) {
         writer.u16(UInt16(sequences.count))
         for entry in sequences {
-            writer.raw(entry.publisher.bytes)
+            writer.raw(entry.publisher.raw)
             writer.u64(entry.sequence)
         }
     }

@@ -59,9 +59,13 @@ extension SigningPublicKey {
 }
 
 extension ByteReader {
+    /// A 32-byte event ID.
+    public mutating func eventID(_ field: String) throws(WireError) -> EventID {
+        EventID(try raw32(field))
+    }
+
     /// A 32-byte Ed25519 public key.
     public mutating func signingKey(_ field: String) throws(WireError) -> SigningPublicKey {
-        let bytes = try raw(SigningPublicKey.byteCount, field)
-        return try! SigningPublicKey(bytes)
+        SigningPublicKey(try raw32(field))
     }
 }

@@ -91,19 +91,19 @@ public struct TopicDescriptor: Sendable, Equatable {
         var writer = ByteWriter(capacity: 256 + readers.count * 112 + (owners.count + publishers.count) * 32)
         writer.u8(Self.tag)
         writer.u8(Self.version)
-        writer.raw(topic.bytes)
+        writer.raw(topic.raw)
         writer.u64(revision)
         writer.string16(name)
         writer.u16(UInt16(owners.count))
-        for owner in owners { writer.raw(owner.bytes) }
+        for owner in owners { writer.raw(owner.raw) }
         writer.u8(openPublishing ? 1 : 0)
         writer.u16(UInt16(publishers.count))
-        for publisher in publishers { writer.raw(publisher.bytes) }
+        for publisher in publishers { writer.raw(publisher.raw) }
         writer.u32(epoch)
         writer.raw(epochPublicKey.bytes)
         writer.u16(UInt16(readers.count))
         for reader in readers {
-            writer.raw(reader.reader.bytes)
+            writer.raw(reader.reader.raw)
             writer.raw(reader.sealedEpochSecret)
         }
         writer.u64(retention.maximumEvents)
