@@ -191,7 +191,7 @@ extension Broker {
         guard !state.liveSubscriptions.isEmpty else { return }
         let message = EdgeMessage.deliver(position: position, encodedEvent: event.encoded)
         for subscription in state.liveSubscriptions.values where position >= subscription.nextPosition {
-            if subscription.session.connection.queuedOutput > configuration.deliveryBuffer {
+            if subscription.session.queuedOutput > configuration.deliveryBuffer {
                 subscription.isLive = false
                 state.liveSubscriptions.removeValue(forKey: subscription.number)
                 statistics.subscribersFellBehind += 1
@@ -209,7 +209,7 @@ extension Broker {
         guard subscription.isActive, !subscription.isLive, !session.isClosing, session.connection.isOpen else { return }
         let state = subscription.topic
         let now = Environment.wallClockMilliseconds()
-        while session.connection.queuedOutput < configuration.deliveryBuffer {
+        while session.queuedOutput < configuration.deliveryBuffer {
             let log = state.log
             if subscription.nextPosition < log.first {
                 for (reason, count) in log.droppedCounts(from: subscription.nextPosition) { subscription.noteDropped(count, reason: reason) }
@@ -224,7 +224,7 @@ extension Broker {
             if subscription.nextPosition >= log.next {
                 // Then what is on its way to the store, before it is live.
                 for entry in state.appends.deliveredEarly(from: subscription.nextPosition) {
-                    guard session.connection.queuedOutput < configuration.deliveryBuffer else { return sendDropNotices(subscription) }
+                    guard session.queuedOutput < configuration.deliveryBuffer else { return sendDropNotices(subscription) }
                     send(EdgeMessage.deliver(position: entry.position, encodedEvent: entry.event.encoded), at: entry.position, to: subscription)
                 }
                 subscription.isLive = true

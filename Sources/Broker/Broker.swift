@@ -340,12 +340,20 @@ public final class Broker {
             session.handshakeTimer = nil
             logger.debug("client \(peer.text) connected from \(session.connection.peer)")
         case .message(let plaintext):
-            let message: EdgeMessage
-            do { message = try EdgeMessage.decode(plaintext) } catch {
+            do {
+                let encoded = try EdgeBatch.unpack(plaintext, fromBroker: false)
+                session.connection.chargeRateLimit(extraMessages: encoded.count - 1)
+                for bytes in encoded {
+                    let message = try EdgeMessage.decode(bytes)
+                    handle(message, from: session)
+                    if session.isClosing { return }
+                }
+                // Reading pauses only between chains (§9.1), but a batch is read whole: a chain it
+                // leaves open must be read on to its signed end, or its events would wait for ever.
+                if session.isInChain { session.connection.resumeReading() }
+            } catch {
                 refuse(session, error.kind == .unsupported ? .unsupported : .malformedMessage, error.message)
-                return
             }
-            handle(message, from: session)
         }
     }
 

@@ -23,7 +23,8 @@ public struct BrokerConfiguration: Sendable {
     public var maximumConnections = 10_000
     /// Largest frame a client may send (at most the protocol's 65,535); larger is error 2.
     public var maximumFrameLength = Limits.maximumFrameLength
-    /// Frames per second one client may send (0: no limit); beyond it the broker reads that
+    /// Messages per second one client may send, each message of a batch counting (0: no limit);
+    /// beyond it the broker reads that
     /// connection more slowly (TCP back-pressure), it does not drop anything.
     public var maximumMessageRate = 20_000
     /// Seconds a client may send nothing (not even a ping) before it is disconnected (0: never).

@@ -15,6 +15,8 @@ final class EdgeSession {
     let number: UInt64
     let connection: Connection
     private var channel: SecureChannel
+    /// Messages sent during this loop turn, sealed together at its end.
+    private var outbox = EdgeOutbox(fromBroker: true)
     private(set) var identity: SigningPublicKey?
     var subscriptions: [TopicID: Subscription] = [:]
     /// Publishes not yet authentic (signature being checked, or chained and waiting for their
@@ -82,18 +84,27 @@ final class EdgeSession {
         return step
     }
 
-    /// Encrypts and queues one message.
+    /// Bytes on their way to the client: sealed and buffered, or queued to be sealed.
+    var queuedOutput: Int { connection.queuedOutput + outbox.byteCount }
+
+    /// Queues one message; what a loop turn queues is sealed and sent at its end.
     func send(_ message: EdgeMessage) {
         send(encoded: message.encoded())
     }
 
-    /// Encrypts and queues one already encoded message (shared by many sessions).
+    /// Queues one already encoded message (shared by many sessions).
     func send(encoded: [UInt8]) {
         guard channel.isEstablished, connection.isOpen else { return }
+        if outbox.append(encoded) { connection.loop.runAfterCurrentCallbacks { [self] in flush() } }
+    }
+
+    /// Seals what is queued, in as few frames as fit, and hands it to the connection.
+    func flush() {
+        guard !outbox.isEmpty, connection.isOpen else { return }
         do {
-            connection.send(frame: try channel.seal(encoded))
+            for frame in try outbox.seal(with: &channel) { connection.send(frame: frame) }
         } catch {
-            // Only nonce exhaustion or an over-long message get here; the connection cannot go on.
+            // Only nonce exhaustion gets here; the connection cannot go on.
             close(afterSending: nil)
         }
     }
@@ -104,6 +115,7 @@ final class EdgeSession {
         isClosing = true
         handshakeTimer?.cancel()
         if let error { send(.error(request: 0, code: error.code, text: error.text)) }
+        flush()
         connection.closeAfterFlush()
     }
 }

@@ -18,7 +18,7 @@ extension Setting {
             .integer("limits.max-frame-size", flag: "max-frame-size", \.broker.maximumFrameLength, range: 4096...65_535, .atReload,
                      "Largest frame a client may send, in bytes (the protocol's limit is 65535).", valueName: "BYTES"),
             .integer("limits.max-message-rate", flag: "max-message-rate", \.broker.maximumMessageRate, range: 0...10_000_000, .atReload,
-                     "Frames per second one client may send (0: no limit); faster clients are read more slowly."),
+                     "Messages per second one client may send, each message of a batch counting (0: no limit); faster clients are read more slowly."),
             .seconds("limits.idle-timeout", flag: "idle-timeout", \.broker.idleTimeout, atLeast: 60, orZero: true, .atReload,
                      "Seconds a client may send nothing, not even a ping, before it is disconnected (0: never; the client library pings after 30 to 40 s of silence)."),
             .seconds("limits.handshake-timeout", flag: "handshake-timeout", \.broker.handshakeTimeout, atLeast: 0.1, .atReload,

@@ -72,7 +72,8 @@ public final class Connection {
     }
     private var readingStopped = false
     private var readingPaused = false
-    private let loop: EventLoop
+    /// The loop the connection belongs to.
+    public let loop: EventLoop
     /// Paces input to `maximumFrameRate`; nil without a limit.
     private var rateLimit: TokenBucket?
     private var throttleTimer: Timer?
@@ -240,6 +241,13 @@ public final class Connection {
             }
             onFrame(body)
         }
+    }
+
+    /// Counts `count` messages beyond the one each frame is charged for against the rate limit
+    /// (a frame that carried a batch); later frames wait until they are paid for.
+    public func chargeRateLimit(extraMessages count: Int) {
+        guard count > 0, rateLimit != nil else { return }
+        rateLimit!.charge(count, now: Environment.monotonicNanoseconds())
     }
 
     /// Stops reading for `seconds` because the peer sends faster than `maximumFrameRate`.

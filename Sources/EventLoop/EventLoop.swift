@@ -14,6 +14,8 @@ public final class EventLoop: @unchecked Sendable {
 
     let base: OpaquePointer
     private var wakeup: OpaquePointer!
+    private var afterCallbacks: OpaquePointer!
+    private var afterCallbacksWork: [() -> Void] = []  // loop thread only
     private let lock = PthreadMutex()
     private var pending: [@Sendable () -> Void] = []
     private var loopThread: pthread_t?
@@ -25,9 +27,12 @@ public final class EventLoop: @unchecked Sendable {
         self.base = base
         wakeup = polder_evuser_new(base, wakeupCallback, Unmanaged.passUnretained(self).toOpaque())
         event_add(wakeup, nil)
+        afterCallbacks = polder_evuser_new(base, afterCallbacksCallback, Unmanaged.passUnretained(self).toOpaque())
+        event_add(afterCallbacks, nil)
     }
 
     deinit {
+        event_free(afterCallbacks)
         event_free(wakeup)
         event_base_free(base)
     }
@@ -55,6 +60,7 @@ public final class EventLoop: @unchecked Sendable {
         lock.withLock { loopThread = pthread_self() }
         event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY)
         drain()
+        runAfterCallbacksWork()
         lock.withLock { loopThread = nil }
     }
 
@@ -82,6 +88,22 @@ public final class EventLoop: @unchecked Sendable {
         if wasIdle { event_active(wakeup, EV_READ, 0) }
     }
 
+    /// Runs `work` on the loop thread once the callbacks already due in this turn have run; call
+    /// on the loop thread. Work that several callbacks produce can so be done once (the sessions
+    /// seal what a turn queued for them in one frame).
+    public func runAfterCurrentCallbacks(_ work: @escaping () -> Void) {
+        afterCallbacksWork.append(work)
+        if afterCallbacksWork.count == 1 { event_active(afterCallbacks, EV_READ, 0) }
+    }
+
+    fileprivate func runAfterCallbacksWork() {
+        while !afterCallbacksWork.isEmpty {
+            let batch = afterCallbacksWork
+            afterCallbacksWork.removeAll(keepingCapacity: true)
+            for work in batch { work() }
+        }
+    }
+
     fileprivate func drain() {
         while true {
             let batch = lock.withLock { () -> [@Sendable () -> Void] in
@@ -92,6 +114,10 @@ public final class EventLoop: @unchecked Sendable {
             for work in batch { work() }
         }
     }
+}
+
+private func afterCallbacksCallback(_ fd: Int32, _ what: Int16, _ argument: UnsafeMutableRawPointer?) {
+    Unmanaged<EventLoop>.fromOpaque(argument!).takeUnretainedValue().runAfterCallbacksWork()
 }
 
 private func wakeupCallback(_ fd: Int32, _ what: Int16, _ argument: UnsafeMutableRawPointer?) {

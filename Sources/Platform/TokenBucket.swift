@@ -15,14 +15,25 @@ public struct TokenBucket: Sendable {
 
     /// Takes one token if there is one; otherwise returns the seconds until there will be.
     public mutating func take(now: UInt64) -> Double? {
-        if now > updated {
-            tokens = min(burst, tokens + Double(now - updated) / 1e9 * rate)
-            updated = now
-        }
+        refill(now: now)
         if tokens >= 1 {
             tokens -= 1
             return nil
         }
         return (1 - tokens) / rate
+    }
+
+    /// Takes `count` tokens at once, going into debt when there are fewer: `take` then waits until
+    /// the debt is paid. For work already done, such as messages a frame carried.
+    public mutating func charge(_ count: Int, now: UInt64) {
+        refill(now: now)
+        tokens -= Double(count)
+    }
+
+    private mutating func refill(now: UInt64) {
+        if now > updated {
+            tokens = min(burst, tokens + Double(now - updated) / 1e9 * rate)
+            updated = now
+        }
     }
 }

@@ -12,6 +12,8 @@ final class ClientConnection {
     private let loop: EventLoop
     private var connection: Connection?
     private var channel: SecureChannel
+    /// Messages sent during this loop turn, sealed together at its end.
+    private var outbox = EdgeOutbox(fromBroker: false)
     private var nextRequest: UInt32 = 1
     private var pending: [UInt32: (Reply) -> Void] = [:]
     private var subscriptions: [TopicID: SubscriptionState] = [:]
@@ -85,7 +87,12 @@ final class ClientConnection {
             connectContinuation?.resume(returning: .success(peer))
             connectContinuation = nil
         case .message(let plaintext):
-            do { dispatch(try EdgeMessage.decode(plaintext)) } catch {
+            do {
+                for bytes in try EdgeBatch.unpack(plaintext, fromBroker: true) {
+                    dispatch(try EdgeMessage.decode(bytes))
+                    if closedError != nil { return }
+                }
+            } catch {
                 fail(ClientError(.protocolViolation, "the broker sent a malformed message: \(error.message)"))
             }
         }
@@ -192,6 +199,7 @@ final class ClientConnection {
         ackTimer?.cancel()
         ackTimer = nil
         flushAcknowledgements()
+        flush()
         closeContinuation = continuation
         connection.closeAfterFlush()
     }
@@ -204,10 +212,18 @@ final class ClientConnection {
         keepAliveTimer = timer
     }
 
+    /// Queues a message; what a loop turn queues is sealed and sent at its end.
     private func send(_ message: EdgeMessage) {
+        guard connection != nil else { return }
         lastSent = Environment.monotonicNanoseconds()
+        if outbox.append(message.encoded()) { loop.runAfterCurrentCallbacks { [self] in flush() } }
+    }
+
+    /// Seals what is queued, in as few frames as fit, and hands it to the connection.
+    private func flush() {
+        guard !outbox.isEmpty, let connection else { return }
         do {
-            connection?.send(frame: try channel.seal(message.encoded()))
+            for frame in try outbox.seal(with: &channel) { connection.send(frame: frame) }
         } catch {
             fail(ClientError(.protocolViolation, "cannot send: \(error.message)"))
         }

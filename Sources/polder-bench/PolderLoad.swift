@@ -73,10 +73,17 @@ final class PolderDriver: LoadDriver {
             }
         }
         let connection = publisher as! PolderConnection
+        let publishes = events.map { EdgeMessage.publish(request: UInt32(truncatingIfNeeded: $0.event.sequence), event: $0) }
+        guard streamed else { return try publishes.map { (message) throws(BenchError) in try connection.sealed(message) } }
+        // Back to back, a client's outbox seals what one loop turn queued together (protocol
+        // §4.16); here each signed chain segment goes as one batch. Its bytes ride with its first
+        // event, and the other events of the segment have none of their own.
         var frames: [[UInt8]] = []
         frames.reserveCapacity(events.count)
-        for event in events {
-            frames.append(try connection.sealed(.publish(request: UInt32(truncatingIfNeeded: event.event.sequence), event: event)))
+        for start in stride(from: 0, to: publishes.count, by: Limits.maximumChainLength + 1) {
+            let segment = publishes[start..<min(publishes.count, start + Limits.maximumChainLength + 1)]
+            frames.append(try connection.sealed(Array(segment)))
+            frames += Array(repeating: [], count: segment.count - 1)
         }
         return frames
     }
@@ -122,7 +129,14 @@ final class PolderConnection: LoadConnection {
 
     /// `message` sealed in this connection's channel and framed; seal in the order of sending.
     func sealed(_ message: EdgeMessage) throws(BenchError) -> [UInt8] {
-        do { return Self.framed(try channel.seal(message.encoded())) } catch { throw BenchError("cannot seal: \(error.message)") }
+        try sealed([message])
+    }
+
+    /// `messages` sealed as a client's outbox would (batched) and framed, in the order of sending.
+    func sealed(_ messages: [EdgeMessage]) throws(BenchError) -> [UInt8] {
+        var outbox = EdgeOutbox(fromBroker: false)
+        for message in messages { _ = outbox.append(message.encoded()) }
+        do { return try outbox.seal(with: &channel).flatMap { Self.framed($0) } } catch { throw BenchError("cannot seal: \(error.message)") }
     }
 
     static func framed(_ body: [UInt8]) -> [UInt8] {
@@ -148,8 +162,11 @@ final class PolderConnection: LoadConnection {
                 for frame in frames { reply += Self.framed(frame) }
                 arrivals.answers += 1
             case .message(let plaintext):
-                let message: EdgeMessage
-                do { message = try EdgeMessage.decode(plaintext) } catch { throw BenchError("polderd sent a malformed message: \(error.message)") }
+                let messages: [EdgeMessage]
+                do { messages = try EdgeBatch.unpack(plaintext, fromBroker: true).map { (bytes) throws(WireError) in try EdgeMessage.decode(bytes) } } catch {
+                    throw BenchError("polderd sent a malformed message: \(error.message)")
+                }
+                for message in messages {
                 switch message {
                 case .publishAck:
                     arrivals.acknowledged += 1
@@ -169,6 +186,7 @@ final class PolderConnection: LoadConnection {
                     throw BenchError("polderd dropped \(count) deliveries: \(reason)")
                 default:
                     throw BenchError("polderd sent a client request")
+                }
                 }
             }
         }

@@ -75,6 +75,42 @@ import Glibc
         await broker.stop()
     }
 
+    /// A batch (§4.16) is handled as its messages one by one, and each counts against the rate.
+    @Test func aBatchIsHandledMessageByMessageAndEachCountsAgainstTheRate() async throws {
+        let broker = try await BrokerFixture { $0.maximumMessageRate = 100 }  // a burst of 64, then 100 per second
+        let client = try RawConnection(address: broker.address)
+        try client.handshake(as: SigningKeyPair())
+        let started = Environment.monotonicNanoseconds()
+        let pings = (1...200).map { EdgeMessage.ping(nonce: UInt64($0)).encoded() }
+        for batch in EdgeBatch.pack(pings, fromBroker: false) { try client.send(message: batch) }
+        try client.send(EdgeMessage.ping(nonce: 201))
+        for nonce in 1...201 { #expect(try client.receive() == .pong(nonce: UInt64(nonce))) }
+        // One frame carried 200 messages: the one after it waits until the 137 beyond the burst are paid for.
+        #expect(Environment.monotonicNanoseconds() - started >= 1_200_000_000)
+        await broker.stop()
+    }
+
+    @Test func aMalformedMessageInABatchClosesAfterTheOnesBeforeIt() async throws {
+        let broker = try await BrokerFixture()
+        let client = try RawConnection(address: broker.address)
+        try client.handshake(as: SigningKeyPair())
+        let ping = { (nonce: UInt64) in EdgeMessage.ping(nonce: nonce).encoded() }
+        try client.send(message: EdgeBatch.pack([ping(1), ping(2), [0x06, 1, 2], ping(4)], fromBroker: false)[0])
+        #expect(try client.receive() == .pong(nonce: 1))
+        #expect(try client.receive() == .pong(nonce: 2))
+        guard case let .error(request, code, _) = try client.receive() else { Issue.record("no error"); return }
+        #expect(request == 0 && code == .malformedMessage)
+        #expect(client.isClosedByPeer())
+        // A broker's batch from a client is a broker message: unsupported.
+        let other = try RawConnection(address: broker.address)
+        try other.handshake(as: SigningKeyPair())
+        try other.send(message: EdgeBatch.pack([ping(1), ping(2)], fromBroker: true)[0])
+        guard case let .error(_, otherCode, _) = try other.receive() else { Issue.record("no error"); return }
+        #expect(otherCode == .unsupported)
+        #expect(other.isClosedByPeer())
+        await broker.stop()
+    }
+
     @Test func connectionsOverTheMaximumAreClosedAtOnce() async throws {
         let broker = try await BrokerFixture { $0.maximumConnections = 2 }
         let first = try RawConnection(address: broker.address)

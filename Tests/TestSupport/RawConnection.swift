@@ -10,6 +10,8 @@ import Glibc
 public final class RawConnection: @unchecked Sendable {
     private let socket: Int32
     private var channel: SecureChannel?
+    /// Messages of a received batch not yet returned by `receive`.
+    private var unread: [[UInt8]] = []
 
     /// Connects; `receiveBuffer` shrinks the kernel's buffer to make a stalled reader stall sooner.
     public init(address: String, receiveBuffer: Int32? = nil) throws {
@@ -48,10 +50,13 @@ public final class RawConnection: @unchecked Sendable {
 
     public func send(_ message: EdgeMessage) throws { try send(message: message.encoded()) }
 
-    /// Reads and decrypts one message.
+    /// Reads and decrypts one message (the next of a batch, if one came).
     public func receive() throws -> EdgeMessage {
-        guard case let .message(plaintext) = try channel!.receive(try readFrame()) else { throw EventLoopError("not a message") }
-        return try EdgeMessage.decode(plaintext)
+        if unread.isEmpty {
+            guard case let .message(plaintext) = try channel!.receive(try readFrame()) else { throw EventLoopError("not a message") }
+            unread = try EdgeBatch.unpack(plaintext, fromBroker: true)
+        }
+        return try EdgeMessage.decode(unread.removeFirst())
     }
 
     public func send(_ message: PeerMessage) throws { try send(message: message.encoded()) }

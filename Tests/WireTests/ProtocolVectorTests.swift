@@ -184,9 +184,34 @@ import Testing
         ]
     }
 
+    /// Batches (§4.16): what each direction's reference sender packs from a few messages.
+    static func sampleBatches() throws -> [(direction: String, messages: [EdgeMessage])] {
+        let samples = Dictionary(uniqueKeysWithValues: try sampleMessages())
+        return [("client", [samples["publish"]!, samples["ack"]!, samples["ping"]!]),
+                ("broker", [samples["publish_ack"]!, samples["deliver"]!])]
+    }
+
     @Test func messages() throws {
         let samples = try Self.sampleMessages()
-        try writeVectorsIfAsked("messages.json", ["vectors": samples.map { ["message": $0.0, "encoded": Hex.encode($0.1.encoded())] }])
+        let batches = try Self.sampleBatches()
+        try writeVectorsIfAsked("messages.json", [
+            "vectors": samples.map { ["message": $0.0, "encoded": Hex.encode($0.1.encoded())] },
+            "batches": batches.map { batch -> [String: Any] in
+                let encoded = EdgeBatch.pack(batch.messages.map { $0.encoded() }, fromBroker: batch.direction == "broker")
+                return ["direction": batch.direction, "messages": batch.messages.map { Hex.encode($0.encoded()) }, "encoded": Hex.encode(encoded[0])]
+            },
+        ])
+        let batchVectors = try loadVectors("messages.json")["batches"] as! [[String: Any]]
+        #expect(batchVectors.count == batches.count)
+        for (vector, batch) in zip(batchVectors, batches) {
+            let fromBroker = vector["direction"] as? String == "broker"
+            #expect(vector["direction"] as? String == batch.direction)
+            let encoded = hex(vector["encoded"] as! String)
+            #expect(EdgeBatch.pack(batch.messages.map { $0.encoded() }, fromBroker: fromBroker) == [encoded])
+            let unpacked = try EdgeBatch.unpack(encoded, fromBroker: fromBroker)
+            #expect(try unpacked.map { try EdgeMessage.decode($0) } == batch.messages)
+            #expect((vector["messages"] as! [String]).map(hex) == unpacked)
+        }
         let vectors = try loadVectors("messages.json")["vectors"] as! [[String: String]]
         #expect(vectors.count == samples.count)
         for (vector, sample) in zip(vectors, samples) {
