@@ -23,7 +23,7 @@ enum EventIndex {
                     changes: inout [EventIDIndex.Change]) throws(StoreError) {
         var value = ByteWriter(capacity: 40)
         value.u64(position); value.raw(event.id.bytes)
-        try transaction.put(tables.sequences, sequenceKey(topic: event.event.topic, publisher: event.event.publisher,
+        try transaction.putMostlyAppending(tables.sequences, sequenceKey(topic: event.event.topic, publisher: event.event.publisher,
                                                           sequence: event.event.sequence), value.bytes)
         changes.append(EventIDIndex.Change(topic: event.event.topic, prefix: EventIDIndex.prefix(event.id), position: position, added: true))
     }

@@ -130,7 +130,7 @@ final class StoreWriter: @unchecked Sendable {
                 var log = state.logs[event.topic] ?? TopicLog()
                 let arrival = max(now, log.lastArrival)
                 let position = log.next
-                try transaction.put(tables.events, StoredEvent.key(topic: event.topic, position: position),
+                try transaction.putMostlyAppending(tables.events, StoredEvent.key(topic: event.topic, position: position),
                                     StoredEvent.value(arrival: arrival, expiry: event.expiry, encoded: signed.encoded))
                 try EventIndex.add(signed, at: position, tables: tables, in: transaction, changes: &outcome.idChanges)
                 log.next += 1
