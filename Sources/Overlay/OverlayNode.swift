@@ -243,8 +243,9 @@ public struct OverlayNode: Sendable {
 
     /// Peers serving `topic` that we know of (ring neighbours first).
     public func servers(of topic: TopicID) -> [PeerID] {
-        let key = BloomFilter.Key(topic.bytes)
         var result = rings.ring(topic)?.members.map(\.broker) ?? []
+        guard !clustering.view.isEmpty || !sampling.view.isEmpty else { return result }  // no views: no hashing either
+        let key = BloomFilter.Key(topic.bytes)
         for entry in clustering.view + sampling.view where TopicInterest.serves(entry.profile, key) && !result.contains(entry.broker) {
             result.append(entry.broker)
         }
