@@ -49,7 +49,7 @@ let package = Package(
 
         // The daemon's settings: configuration file, command line, what a reload may change.
         .target(name: "DaemonConfiguration", dependencies: [
-            "Broker", "Platform",
+            "Broker", "Platform", "Wire",
             .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -127,8 +127,12 @@ extension Broker {
     }
 
     /// Reading paused at `maximumPendingPublishes` in flight resumes below half of it.
+    /// A chain left open counts for nothing here: its signed end is still to be read (a batch may
+    /// open one after reading paused, §9.1), so its events wait for reading, not the other way round.
     private func resumeReadingIfDrained(_ session: EdgeSession) {
-        if session.publishesInFlight < configuration.maximumPendingPublishes / 2 { session.connection.resumeReading() }
+        if session.publishesInFlight - session.openChainLength < max(1, configuration.maximumPendingPublishes / 2) {
+            session.connection.resumeReading()
+        }
     }
 
     /// The overlay counted an event the store then failed to keep as delivered; without taking

@@ -342,15 +342,13 @@ public final class Broker {
         case .message(let plaintext):
             do {
                 let encoded = try EdgeBatch.unpack(plaintext, fromBroker: false)
+                if plaintext.first == EdgeBatch.clientTag { session.clientSentBatch() }
                 session.connection.chargeRateLimit(extraMessages: encoded.count - 1)
                 for bytes in encoded {
                     let message = try EdgeMessage.decode(bytes)
                     handle(message, from: session)
                     if session.isClosing { return }
                 }
-                // Reading pauses only between chains (§9.1), but a batch is read whole: a chain it
-                // leaves open must be read on to its signed end, or its events would wait for ever.
-                if session.isInChain { session.connection.resumeReading() }
             } catch {
                 refuse(session, error.kind == .unsupported ? .unsupported : .malformedMessage, error.message)
             }

@@ -16,7 +16,7 @@ final class EdgeSession {
     let connection: Connection
     private var channel: SecureChannel
     /// Messages sent during this loop turn, sealed together at its end.
-    private var outbox = EdgeOutbox(fromBroker: true)
+    private var outbox = EdgeOutbox.broker()
     private(set) var identity: SigningPublicKey?
     var subscriptions: [TopicID: Subscription] = [:]
     /// Publishes not yet authentic (signature being checked, or chained and waiting for their
@@ -56,6 +56,8 @@ final class EdgeSession {
 
     /// Whether a chain is open: its events are checked for admission only once it is authentic.
     var isInChain: Bool { openChain != nil }
+    /// Chained publishes of the open chain, all waiting for its signed end.
+    var openChainLength: Int { openChain?.length ?? 0 }
 
     var handshakeTimer: Timer?
     private(set) var isClosing = false
@@ -98,15 +100,18 @@ final class EdgeSession {
         if outbox.append(encoded) { connection.loop.runAfterCurrentCallbacks { [self] in flush() } }
     }
 
+    /// The client sent a batch: it reads them, so its messages go out batched from now on.
+    func clientSentBatch() {
+        outbox.peerSentBatch()
+    }
+
     /// Seals what is queued, in as few frames as fit, and hands it to the connection.
     func flush() {
         guard !outbox.isEmpty, connection.isOpen else { return }
-        do {
-            for frame in try outbox.seal(with: &channel) { connection.send(frame: frame) }
-        } catch {
-            // Only nonce exhaustion gets here; the connection cannot go on.
-            close(afterSending: nil)
-        }
+        let (frames, error) = outbox.seal(with: &channel)
+        for frame in frames { connection.send(frame: frame) }
+        // Only nonce exhaustion or an over-long message get here; the connection cannot go on.
+        if error != nil { close(afterSending: nil) }
     }
 
     /// Sends a connection-level error (if the channel is up) and closes once it is flushed.

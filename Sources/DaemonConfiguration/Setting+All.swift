@@ -1,4 +1,5 @@
 import Broker
+import Wire
 
 extension Setting {
     /// Every setting, in the order of the configuration file's sections.
@@ -15,7 +16,7 @@ extension Setting {
 
             .integer("limits.max-connections", flag: "max-connections", \.broker.maximumConnections, range: 1...1_000_000, .atReload,
                      "Most clients connected at once; more are refused."),
-            .integer("limits.max-frame-size", flag: "max-frame-size", \.broker.maximumFrameLength, range: 4096...65_535, .atReload,
+            .integer("limits.max-frame-size", flag: "max-frame-size", \.broker.maximumFrameLength, range: Limits.smallestFrameLimit...Limits.maximumFrameLength, .atReload,
                      "Largest frame a client may send, in bytes (the protocol's limit is 65535).", valueName: "BYTES"),
             .integer("limits.max-message-rate", flag: "max-message-rate", \.broker.maximumMessageRate, range: 0...10_000_000, .atReload,
                      "Messages per second one client may send, each message of a batch counting (0: no limit); faster clients are read more slowly."),

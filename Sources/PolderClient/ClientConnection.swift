@@ -13,7 +13,7 @@ final class ClientConnection {
     private var connection: Connection?
     private var channel: SecureChannel
     /// Messages sent during this loop turn, sealed together at its end.
-    private var outbox = EdgeOutbox(fromBroker: false)
+    private var outbox = EdgeOutbox.client()
     private var nextRequest: UInt32 = 1
     private var pending: [UInt32: (Reply) -> Void] = [:]
     private var subscriptions: [TopicID: SubscriptionState] = [:]
@@ -198,9 +198,9 @@ final class ClientConnection {
         guard closedError == nil, let connection else { return continuation.resume() }
         ackTimer?.cancel()
         ackTimer = nil
+        closeContinuation = continuation  // before flushing: a failure there resumes it
         flushAcknowledgements()
         flush()
-        closeContinuation = continuation
         connection.closeAfterFlush()
     }
 
@@ -222,11 +222,9 @@ final class ClientConnection {
     /// Seals what is queued, in as few frames as fit, and hands it to the connection.
     private func flush() {
         guard !outbox.isEmpty, let connection else { return }
-        do {
-            for frame in try outbox.seal(with: &channel) { connection.send(frame: frame) }
-        } catch {
-            fail(ClientError(.protocolViolation, "cannot send: \(error.message)"))
-        }
+        let (frames, error) = outbox.seal(with: &channel)
+        for frame in frames { connection.send(frame: frame) }
+        if let error { fail(ClientError(.protocolViolation, "cannot send: \(error.message)")) }
     }
 
     /// Ends the connection and everything waiting on it with `error`.

@@ -49,11 +49,13 @@ public struct Bytes32: Hashable, Sendable, Comparable {
         other.count == Self.count && withUnsafeBytes { $0.elementsEqual(other) }
     }
 
-    /// Hashes the first 8 bytes only. Keys and IDs are uniformly random, so they carry a full
-    /// word of entropy there, and the hasher's per-process seed keeps bucket collisions
-    /// unpredictable; one word instead of four made up most of a dictionary lookup.
+    /// Hashes the four words (not 32 single bytes). All of them: a publisher chooses the
+    /// dependency IDs it lists, so keys sharing a prefix must not share a hash.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(word0)
+        hasher.combine(word1)
+        hasher.combine(word2)
+        hasher.combine(word3)
     }
 
     /// Byte-wise lexicographic order (as `[UInt8].lexicographicallyPrecedes`).

@@ -12,21 +12,26 @@ public enum EdgeBatch {
     /// Each message's length.
     static let lengthPrefixLength = 2
 
+    /// The longest batch a client sends: it fits the lowest frame limit a broker may have.
+    public static let clientMaximumLength = Limits.smallestFrameLimit - 16
+
     /// The transport plaintexts that carry `messages` in order: consecutive messages packed into
-    /// batches of at most `Limits.maximumMessageLength` bytes; a message that would be alone in
-    /// its batch goes as itself.
-    public static func pack(_ messages: [[UInt8]], fromBroker: Bool) -> [[UInt8]] {
+    /// batches of at most `maximumLength` bytes; a message that would be alone in its batch goes
+    /// as itself, unless `minimumCount` is 1 (a lone message longer than `maximumLength` always
+    /// goes as itself).
+    public static func pack(_ messages: [[UInt8]], fromBroker: Bool, maximumLength: Int = Limits.maximumMessageLength,
+                            minimumCount: Int = 2) -> [[UInt8]] {
         var plaintexts: [[UInt8]] = []
         var start = 0
         while start < messages.count {
             var end = start
             var size = headerLength
             while end < messages.count, end - start < Int(UInt16.max),
-                  size + lengthPrefixLength + messages[end].count <= Limits.maximumMessageLength {
+                  size + lengthPrefixLength + messages[end].count <= maximumLength {
                 size += lengthPrefixLength + messages[end].count
                 end += 1
             }
-            guard end - start > 1 else {
+            guard end - start >= max(minimumCount, 1), end > start else {
                 plaintexts.append(messages[start])
                 start += 1
                 continue

@@ -1,14 +1,39 @@
 /// Encoded edge messages waiting to be sealed, so that what one loop turn sends a connection goes
 /// out in as few transport messages as fit (`EdgeBatch`). The owner queues with `append` and, when
 /// that reports the first message, schedules one `seal` for the end of the turn.
+///
+/// Batches are opt-in (protocol/README.md, §4.16): a client's outbox sends its first message as a
+/// batch, which tells the broker that the client reads batches; a broker's outbox sends batches
+/// only once `peerSentBatch()` was called.
 public struct EdgeOutbox {
     private var messages: [[UInt8]] = []
     private let fromBroker: Bool
+    private let maximumBatchLength: Int
+    private var batching: Bool
+    private var announced: Bool
     /// Bytes queued, so that flow control can count them before they reach the socket.
     public private(set) var byteCount = 0
 
-    public init(fromBroker: Bool) {
+    private init(fromBroker: Bool, maximumBatchLength: Int, batching: Bool) {
         self.fromBroker = fromBroker
+        self.maximumBatchLength = maximumBatchLength
+        self.batching = batching
+        announced = fromBroker
+    }
+
+    /// A client's outbox: batches fit the lowest frame limit a broker may have.
+    public static func client() -> EdgeOutbox {
+        EdgeOutbox(fromBroker: false, maximumBatchLength: EdgeBatch.clientMaximumLength, batching: true)
+    }
+
+    /// A broker's outbox: single messages until the client has shown it reads batches.
+    public static func broker() -> EdgeOutbox {
+        EdgeOutbox(fromBroker: true, maximumBatchLength: Limits.maximumMessageLength, batching: false)
+    }
+
+    /// The peer sent a batch, so it reads them too.
+    public mutating func peerSentBatch() {
+        batching = true
     }
 
     public var isEmpty: Bool { messages.isEmpty }
@@ -20,15 +45,22 @@ public struct EdgeOutbox {
         return messages.count == 1
     }
 
-    /// Seals everything queued, in order, into frame bodies. The outbox is empty afterwards, also
-    /// when sealing fails (the channel is then unusable).
-    public mutating func seal(with channel: inout SecureChannel) throws(WireError) -> [[UInt8]] {
+    /// Seals everything queued, in order, into frame bodies, and empties the outbox. On failure
+    /// (an over-long message, or the channel's nonces used up) it returns the frames sealed before
+    /// it with the error; the channel is then not to be used again.
+    public mutating func seal(with channel: inout SecureChannel) -> (frames: [[UInt8]], error: WireError?) {
         defer {
             messages.removeAll(keepingCapacity: true)
             byteCount = 0
         }
+        let plaintexts = batching
+            ? EdgeBatch.pack(messages, fromBroker: fromBroker, maximumLength: maximumBatchLength, minimumCount: announced ? 2 : 1)
+            : messages
+        if plaintexts.contains(where: { $0.first == EdgeBatch.clientTag }) { announced = true }
         var frames: [[UInt8]] = []
-        for plaintext in EdgeBatch.pack(messages, fromBroker: fromBroker) { frames.append(try channel.seal(plaintext)) }
-        return frames
+        for plaintext in plaintexts {
+            do { frames.append(try channel.seal(plaintext)) } catch { return (frames, error) }
+        }
+        return (frames, nil)
     }
 }

@@ -2,6 +2,8 @@
 public enum Limits {
     /// Largest frame body on the wire: a Noise message (65535 bytes, the Noise maximum).
     public static let maximumFrameLength = 65_535
+    /// The lowest frame limit a broker may be configured with (`max-frame-size`).
+    public static let smallestFrameLimit = 4096
     /// Largest plaintext inside one transport frame.
     public static let maximumMessageLength = maximumFrameLength - ChaChaPolyTagLength.value
     /// Largest encoded signed event.

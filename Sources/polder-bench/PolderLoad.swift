@@ -112,6 +112,8 @@ final class PolderConnection: LoadConnection {
     var deliveredDuringSetup = 0
     let topic: TopicID
     private var channel: SecureChannel
+    /// Seals as the client library does: batches, the first message announcing them (§4.16).
+    private var outbox = EdgeOutbox.client()
     private var pending: [UInt8] = []
     /// Durable subscriptions acknowledge every 1,000th delivery, as a client would in batches.
     var acknowledgesDeliveries = false
@@ -132,11 +134,13 @@ final class PolderConnection: LoadConnection {
         try sealed([message])
     }
 
-    /// `messages` sealed as a client's outbox would (batched) and framed, in the order of sending.
+    /// `messages` sealed as one loop turn of the client library would (batched) and framed, in
+    /// the order of sending.
     func sealed(_ messages: [EdgeMessage]) throws(BenchError) -> [UInt8] {
-        var outbox = EdgeOutbox(fromBroker: false)
         for message in messages { _ = outbox.append(message.encoded()) }
-        do { return try outbox.seal(with: &channel).flatMap { Self.framed($0) } } catch { throw BenchError("cannot seal: \(error.message)") }
+        let (frames, error) = outbox.seal(with: &channel)
+        if let error { throw BenchError("cannot seal: \(error.message)") }
+        return frames.flatMap { Self.framed($0) }
     }
 
     static func framed(_ body: [UInt8]) -> [UInt8] {

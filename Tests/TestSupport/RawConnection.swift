@@ -12,6 +12,8 @@ public final class RawConnection: @unchecked Sendable {
     private var channel: SecureChannel?
     /// Messages of a received batch not yet returned by `receive`.
     private var unread: [[UInt8]] = []
+    /// Batches received so far (a broker batches only for a client that sent one).
+    public private(set) var batchesReceived = 0
 
     /// Connects; `receiveBuffer` shrinks the kernel's buffer to make a stalled reader stall sooner.
     public init(address: String, receiveBuffer: Int32? = nil) throws {
@@ -55,6 +57,7 @@ public final class RawConnection: @unchecked Sendable {
         if unread.isEmpty {
             guard case let .message(plaintext) = try channel!.receive(try readFrame()) else { throw EventLoopError("not a message") }
             unread = try EdgeBatch.unpack(plaintext, fromBroker: true)
+            if plaintext.first == EdgeBatch.brokerTag { batchesReceived += 1 }
         }
         return try EdgeMessage.decode(unread.removeFirst())
     }

@@ -50,23 +50,62 @@ import Testing
         refused(EdgeBatch.pack([ping, ping], fromBroker: true)[0], .unsupported)  // a broker's batch sent by a client
     }
 
-    @Test func anOutboxSealsItsTurnIntoFramesThePeerOpensInOrder() throws {
+    @Test func aClientOutboxAnnouncesBatchesAndSealsATurnIntoFramesThePeerOpensInOrder() throws {
         var (client, broker) = try establishedPair()
-        var outbox = EdgeOutbox(fromBroker: false)
+        var outbox = EdgeOutbox.client()
+        // The first turn goes as a batch even when it is one message: it tells the broker.
         let first = outbox.append(pings(1)[0])
-        let later = pings(20).dropFirst().map { outbox.append($0) }
-        #expect(first && !later.contains(true))
-        #expect(outbox.byteCount == 20 * 9)
-        let frames = try outbox.seal(with: &client)
+        #expect(first)
+        let announcing = outbox.seal(with: &client)
+        #expect(announcing.error == nil && announcing.frames.count == 1)
+        guard case .message(let opened) = try broker.receive(announcing.frames[0]) else { Issue.record("not a message"); return }
+        #expect(opened.first == EdgeBatch.clientTag)
+        #expect(try EdgeBatch.unpack(opened, fromBroker: false) == pings(1))
+        // Then a turn of many goes in batches that fit the lowest frame limit a broker may have.
+        let later = pings(1000).map { outbox.append($0) }
+        #expect(later.first == true && !later.dropFirst().contains(true))
+        #expect(outbox.byteCount == 1000 * 9)
+        let sealed = outbox.seal(with: &client)
         #expect(outbox.isEmpty && outbox.byteCount == 0)
+        #expect(sealed.error == nil && sealed.frames.count == 3)  // 1000 × 11 bytes in batches of at most 4080
+        #expect(sealed.frames.allSatisfy { $0.count <= Limits.smallestFrameLimit })
+        var received: [[UInt8]] = []
+        for frame in sealed.frames {
+            guard case .message(let plaintext) = try broker.receive(frame) else { Issue.record("not a message"); return }
+            received += try EdgeBatch.unpack(plaintext, fromBroker: false)
+        }
+        #expect(received == pings(1000))
+        // A lone message of a later turn goes as itself.
+        _ = outbox.append(pings(1)[0])
+        #expect(try broker.receive(outbox.seal(with: &client).frames[0]) == .message(pings(1)[0]))
+    }
+
+    @Test func aBrokerOutboxBatchesOnlyForAClientThatSentOne() throws {
+        var (client, broker) = try establishedPair()
+        var outbox = EdgeOutbox.broker()
+        for message in pings(3) { _ = outbox.append(message) }
+        let single = outbox.seal(with: &broker).frames
+        #expect(single.count == 3)
+        outbox.peerSentBatch()
+        for message in pings(3) { _ = outbox.append(message) }
+        let batched = outbox.seal(with: &broker).frames
+        #expect(batched.count == 1)
+        for frame in single { _ = try client.receive(frame) }
+        guard case .message(let plaintext) = try client.receive(batched[0]) else { Issue.record("not a message"); return }
+        #expect(try EdgeBatch.unpack(plaintext, fromBroker: true) == pings(3))
+    }
+
+    /// An over-long message fails the seal; what was sealed before it is still handed back.
+    @Test func aFailedSealHandsBackTheFramesBeforeIt() throws {
+        var (_, broker) = try establishedPair()
+        var outbox = EdgeOutbox.broker()
+        _ = outbox.append(pings(1)[0])
+        _ = outbox.append([UInt8](repeating: 0x06, count: Limits.maximumMessageLength + 1))
+        _ = outbox.append(pings(1)[0])
+        let (frames, error) = outbox.seal(with: &broker)
         #expect(frames.count == 1)
-        guard case .message(let plaintext) = try broker.receive(frames[0]) else { Issue.record("not a message"); return }
-        #expect(try EdgeBatch.unpack(plaintext, fromBroker: false) == pings(20))
-        // The next turn's single message goes as itself.
-        let again = outbox.append(pings(1)[0])
-        #expect(again)
-        let single = try outbox.seal(with: &client)
-        #expect(try broker.receive(single[0]) == .message(pings(1)[0]))
+        #expect(error?.kind == .limitExceeded)
+        #expect(outbox.isEmpty)
     }
 
     /// A client and a broker channel after the handshake.
