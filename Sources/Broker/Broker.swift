@@ -342,7 +342,7 @@ public final class Broker {
         case .message(let plaintext):
             do {
                 let encoded = try EdgeBatch.unpack(plaintext, fromBroker: false)
-                if plaintext.first == EdgeBatch.clientTag { session.clientSentBatch() }
+                if EdgeBatch.isBatch(plaintext, fromBroker: false) { session.clientSentBatch() }
                 session.connection.chargeRateLimit(extraMessages: encoded.count - 1)
                 for bytes in encoded {
                     let message = try EdgeMessage.decode(bytes)

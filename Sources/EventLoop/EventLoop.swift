@@ -40,18 +40,9 @@ public final class EventLoop: @unchecked Sendable {
     /// Starts a thread that runs a new loop until `stop()`.
     public static func startThread() throws(EventLoopError) -> EventLoop {
         let loop = try EventLoop()
-        let box = Unmanaged.passRetained(loop)
-        var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { argument in
-            let loop = Unmanaged<EventLoop>.fromOpaque(argument!).takeRetainedValue()
-            loop.run()
-            return nil
-        }, box.toOpaque())
-        guard status == 0 else {
-            box.release()
-            throw EventLoopError("cannot start an event loop thread: error \(status)")
+        do { try DetachedThread.start("event loop thread") { loop.run() } } catch {
+            throw EventLoopError("cannot start an event loop thread: \(error)")
         }
-        pthread_detach(thread)
         return loop
     }
 

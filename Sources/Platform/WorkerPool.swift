@@ -21,20 +21,11 @@ public final class WorkerPool: @unchecked Sendable {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
         for _ in 0..<threadCount {
-            var thread = pthread_t()
-            let box = Unmanaged.passRetained(self)
-            let status = pthread_create(&thread, nil, { argument in
-                let pool = Unmanaged<WorkerPool>.fromOpaque(argument!).takeRetainedValue()
+            try DetachedThread.start("worker thread") { [self] in
                 // On Linux, "process" 0 is the calling thread; failing to lower its priority harms nothing.
-                if pool.niceness != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, pool.niceness) }
-                pool.work()
-                return nil
-            }, box.toOpaque())
-            guard status == 0 else {
-                box.release()
-                throw SystemError("pthread_create", "worker thread", code: status)
+                if niceness != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
+                work()
             }
-            pthread_detach(thread)
             running += 1
         }
     }

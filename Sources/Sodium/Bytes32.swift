@@ -40,8 +40,7 @@ public struct Bytes32: Hashable, Sendable, Comparable {
 
     /// Calls `body` with the 32 bytes.
     public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        var copy = self
-        return try Swift.withUnsafeBytes(of: &copy) { (buffer) throws(E) -> R in try body(buffer) }
+        try Swift.withUnsafeBytes(of: self) { (buffer) throws(E) -> R in try body(buffer) }
     }
 
     /// Whether the bytes equal `other`'s, for stored keys compared without copying them out.

@@ -49,6 +49,11 @@ public enum EdgeBatch {
         return plaintexts
     }
 
+    /// Whether `plaintext` is a batch from that side (its messages unchecked).
+    public static func isBatch(_ plaintext: [UInt8], fromBroker: Bool) -> Bool {
+        plaintext.first == (fromBroker ? brokerTag : clientTag)
+    }
+
     /// The messages a received transport plaintext carries: itself, unless it is a batch. A batch
     /// in the wrong direction is `unsupported`; an empty or nested one is malformed.
     public static func unpack(_ plaintext: [UInt8], fromBroker: Bool) throws(WireError) -> [[UInt8]] {

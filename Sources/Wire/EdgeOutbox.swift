@@ -56,7 +56,7 @@ public struct EdgeOutbox {
         let plaintexts = batching
             ? EdgeBatch.pack(messages, fromBroker: fromBroker, maximumLength: maximumBatchLength, minimumCount: announced ? 2 : 1)
             : messages
-        if plaintexts.contains(where: { $0.first == EdgeBatch.clientTag }) { announced = true }
+        if plaintexts.contains(where: { EdgeBatch.isBatch($0, fromBroker: fromBroker) }) { announced = true }
         var frames: [[UInt8]] = []
         for plaintext in plaintexts {
             do { frames.append(try channel.seal(plaintext)) } catch { return (frames, error) }

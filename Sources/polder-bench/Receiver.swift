@@ -32,20 +32,10 @@ final class Receiver: @unchecked Sendable {
     }
 
     func start() {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { argument in
-            let receiver = Unmanaged<Receiver>.fromOpaque(argument!).takeRetainedValue()
-            receiver.run()
-            return nil
-        }, box.toOpaque())
-        guard status == 0 else {
-            box.release()
-            failure.withLock { $0 = BenchError("cannot start the receiving thread (error \(status))") }
+        do { try DetachedThread.start("receiving thread") { [self] in run() } } catch {
+            failure.withLock { $0 = BenchError("cannot start the receiving thread: \(error)") }
             finished.signal()
-            return
         }
-        pthread_detach(thread)
     }
 
     /// Stops the thread and waits for it; throws what went wrong on it, if anything. Safe to call again.

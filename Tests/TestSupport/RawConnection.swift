@@ -57,7 +57,7 @@ public final class RawConnection: @unchecked Sendable {
         if unread.isEmpty {
             guard case let .message(plaintext) = try channel!.receive(try readFrame()) else { throw EventLoopError("not a message") }
             unread = try EdgeBatch.unpack(plaintext, fromBroker: true)
-            if plaintext.first == EdgeBatch.brokerTag { batchesReceived += 1 }
+            if EdgeBatch.isBatch(plaintext, fromBroker: true) { batchesReceived += 1 }
         }
         return try EdgeMessage.decode(unread.removeFirst())
     }
