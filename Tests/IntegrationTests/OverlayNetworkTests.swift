@@ -100,7 +100,8 @@ import Testing
 
         // It comes back with no bootstrap (it remembers its peers) and catches up by sync.
         let restarted = try await brokers[2].restarted(extraArguments: ["--peer-listen", "127.0.0.1:0"] + Self.overlayArguments)
-        #expect(restarted.child.stderr.contains("remembering"), "\(restarted.child.stderr)")
+        // The line comes after "listening", which is all `restarted` waits for.
+        try await restarted.child.waitForStderr("remembering", seconds: 10)
         // A crash may lose the last second of cursor updates: Bob may see the end of the first batch again.
         let caughtUp = try await read(topic, as: bob, on: restarted, name: "middle", until: "second 20", seconds: 40)
         #expect(caughtUp.filter { $0.hasPrefix("second") } == second)
