@@ -1,14 +1,15 @@
 /// Thirty-two bytes held inline: no heap allocation, no reference counting, and hashing and
 /// comparison a few word operations. Public keys and event IDs are this size, and the broker
 /// copies, hashes and compares them several times per event.
-public struct Bytes32: Hashable, Sendable, Comparable {
+public struct Bytes32: Hashable, Sendable, Comparable, BitwiseCopyable {
     public static let count = 32
 
     // The bytes in memory order (each word as loaded from memory, not as a number).
-    private var word0: UInt64 = 0, word1: UInt64 = 0, word2: UInt64 = 0, word3: UInt64 = 0
+    // Inlinable members: other modules hash, compare and copy keys on every event.
+    @usableFromInline var word0: UInt64 = 0, word1: UInt64 = 0, word2: UInt64 = 0, word3: UInt64 = 0
 
     /// All zero.
-    public init() {}
+    @inlinable public init() {}
 
     /// Copies exactly 32 bytes; nil for any other count.
     public init?(_ bytes: some Collection<UInt8>) {
@@ -19,10 +20,9 @@ public struct Bytes32: Hashable, Sendable, Comparable {
     }
 
     /// Copies the first 32 bytes of `buffer`, which must hold at least that many.
-    public init(copying buffer: UnsafeRawBufferPointer) {
+    @inlinable public init(copying buffer: UnsafeRawBufferPointer) {
         precondition(buffer.count >= Self.count, "Bytes32 needs 32 bytes, got \(buffer.count)")
-        self.init()
-        copyBytes(from: buffer)
+        self = buffer.loadUnaligned(as: Bytes32.self)
     }
 
     /// Fills the 32 bytes by calling `fill` with a buffer to write them into.
@@ -39,7 +39,7 @@ public struct Bytes32: Hashable, Sendable, Comparable {
     public var array: [UInt8] { withUnsafeBytes { Array($0) } }
 
     /// Calls `body` with the 32 bytes.
-    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    @inlinable public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try Swift.withUnsafeBytes(of: self) { (buffer) throws(E) -> R in try body(buffer) }
     }
 
@@ -50,15 +50,19 @@ public struct Bytes32: Hashable, Sendable, Comparable {
 
     /// Hashes the four words (not 32 single bytes). All of them: a publisher chooses the
     /// dependency IDs it lists, so keys sharing a prefix must not share a hash.
-    public func hash(into hasher: inout Hasher) {
+    @inlinable public func hash(into hasher: inout Hasher) {
         hasher.combine(word0)
         hasher.combine(word1)
         hasher.combine(word2)
         hasher.combine(word3)
     }
 
+    @inlinable public static func == (a: Bytes32, b: Bytes32) -> Bool {
+        a.word0 == b.word0 && a.word1 == b.word1 && a.word2 == b.word2 && a.word3 == b.word3
+    }
+
     /// Byte-wise lexicographic order (as `[UInt8].lexicographicallyPrecedes`).
-    public static func < (a: Bytes32, b: Bytes32) -> Bool {
+    @inlinable public static func < (a: Bytes32, b: Bytes32) -> Bool {
         (a.word0.bigEndian, a.word1.bigEndian, a.word2.bigEndian, a.word3.bigEndian)
             < (b.word0.bigEndian, b.word1.bigEndian, b.word2.bigEndian, b.word3.bigEndian)
     }

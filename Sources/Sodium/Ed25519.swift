@@ -16,9 +16,13 @@ public struct SigningPublicKey: Hashable, Sendable, Comparable {
         raw = Bytes32(bytes)!
     }
 
-    public init(_ raw: Bytes32) {
+    @inlinable public init(_ raw: Bytes32) {
         self.raw = raw
     }
+
+    // Written out to be inlinable: dictionaries keyed by these are on every event's path.
+    @inlinable public static func == (a: Self, b: Self) -> Bool { a.raw == b.raw }
+    @inlinable public func hash(into hasher: inout Hasher) { raw.hash(into: &hasher) }
 
     /// Whether `signature` is this key's signature of `message` (strict: non-canonical signatures fail).
     public func isValidSignature(_ signature: some Collection<UInt8>, for message: UnsafeRawBufferPointer) -> Bool {
@@ -50,7 +54,7 @@ public struct SigningPublicKey: Hashable, Sendable, Comparable {
         return try KeyAgreementPublicKey(out)
     }
 
-    public static func < (a: SigningPublicKey, b: SigningPublicKey) -> Bool { a.raw < b.raw }
+    @inlinable public static func < (a: SigningPublicKey, b: SigningPublicKey) -> Bool { a.raw < b.raw }
 }
 
 /// An Ed25519 key pair; the secret part lives in guarded memory.

@@ -17,9 +17,13 @@ public struct EventID: Hashable, Sendable, Comparable, CustomStringConvertible {
         self.raw = raw
     }
 
-    public init(_ raw: Bytes32) {
+    @inlinable public init(_ raw: Bytes32) {
         self.raw = raw
     }
+
+    // Written out to be inlinable: dictionaries keyed by these are on every event's path.
+    @inlinable public static func == (a: Self, b: Self) -> Bool { a.raw == b.raw }
+    @inlinable public func hash(into hasher: inout Hasher) { raw.hash(into: &hasher) }
 
     init(hashing body: [UInt8]) {
         raw = body.withUnsafeBytes { BLAKE2b.hash32($0) }
@@ -32,7 +36,7 @@ public struct EventID: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// Lowercase hex.
     public var description: String { Hex.encode(bytes) }
 
-    public static func < (a: EventID, b: EventID) -> Bool { a.raw < b.raw }
+    @inlinable public static func < (a: EventID, b: EventID) -> Bool { a.raw < b.raw }
 }
 
 /// An event as its publisher signs it (protocol/README.md, "Event").
