@@ -115,7 +115,7 @@ extension Broker {
             page.metric("polder_\(origin)_frames_sent_total", "counter", "Frames queued for sending on \(origin) connections.",
                         Double(tally.framesSent))
         }
-        page.histogram("polder_signature_verify_seconds", "Seconds per event signature check on a verifier thread.",
+        page.histogram("polder_signature_verify_seconds", "Seconds per event signature check.",
                        statistics.signatureVerifySeconds)
         page.histogram("polder_store_commit_seconds", "Seconds per store commit, fsync included.", statistics.commitSeconds)
         page.histogram("polder_store_commit_batch_size", "Operations per store commit.", statistics.commitBatchSize)

@@ -6,7 +6,7 @@ import Wire
 
 /// Links to other brokers: the peer listener, outbound connections made on demand, the Noise
 /// handshake and `hello`, and the checks every received message passes before the overlay sees it
-/// (profile signatures here, event signatures on the verifier threads, in each link's order).
+/// (profile signatures here, event signatures with `verify`, taken in each link's order).
 extension Broker {
     func startPeerListener(_ address: String) throws(BrokerError) -> SocketAddress {
         do {
@@ -185,7 +185,7 @@ extension Broker {
                 return
             }
             if let ticket = link.received.append(message, event: event) {
-                verifyOffLoop(event) { [self, link] outcome in verified(ticket: ticket, outcome, on: link) }
+                verify(event) { [self, link] outcome in verified(ticket: ticket, outcome, on: link) }
             } else {
                 processReceived(on: link)  // chained: it may already be vouched for
             }

@@ -5,7 +5,7 @@ import Store
 import Wire
 
 extension Broker {
-    /// Checks admission now and the signature on a worker; accepted events go to the store in
+    /// Checks admission now and the signature at the end of the loop turn; accepted events go to the store in
     /// arrival order and are acknowledged once committed. A chained event (§6.4) waits for its
     /// successor's signature instead. A chain is kept whole or not at all: a member that admission
     /// refuses ends the connection, so that no part of the chain is stored without its signed end.
@@ -22,21 +22,43 @@ extension Broker {
         // The rest of an open chain (at most 64 events) is still read, or its signed end never would be.
         if session.publishesInFlight >= configuration.maximumPendingPublishes && !session.isInChain { session.connection.pauseReading() }
         guard let ticket else { return }  // chained: its successor's check settles it
-        verifyOffLoop(event) { [self, session] outcome in verified(ticket: ticket, outcome, on: session) }
+        verify(event) { [self, session] outcome in verified(ticket: ticket, outcome, on: session) }
     }
 
-    /// Checks an event's signature on a verifier thread; `done` runs on the loop with the outcome.
-    func verifyOffLoop(_ event: SignedEvent, done: @escaping (Result<Void, WireError>) -> Void) {
-        let bound = LoopBound({ [unowned self] (outcome: Result<Void, WireError>, seconds: Double) in
-            statistics.signatureVerifySeconds.record(seconds)
-            done(outcome)
-        }, loop: loop)
-        verifiers.submit { [loop] in
-            let started = Environment.monotonicNanoseconds()
-            let outcome = Result<Void, WireError> { () throws(WireError) in try event.verifySignature() }
-            let seconds = Double(Environment.monotonicNanoseconds() - started) / 1e9
-            loop.execute { bound.value(outcome, seconds) }
+    /// Checks an event's signature; `done` runs on the loop with the outcome. What one loop turn
+    /// asks for is dispatched at the turn's end (`dispatchVerifications`).
+    func verify(_ event: SignedEvent, done: @escaping (Result<Void, WireError>) -> Void) {
+        if verificationsThisTurn.isEmpty { loop.runAfterCurrentCallbacks { [unowned self] in dispatchVerifications() } }
+        verificationsThisTurn.append(PendingVerification(event: event, done: done))
+    }
+
+    /// Sends all but the last check of the turn to the verifier threads and does the last on the
+    /// loop: a lone event, the usual case under light traffic, costs no hand-off to a thread and
+    /// back (two wake-ups), and under load the loop's core verifies alongside the verifiers'.
+    private func dispatchVerifications() {
+        let batch = verificationsThisTurn
+        verificationsThisTurn.removeAll(keepingCapacity: true)
+        guard let last = batch.last else { return }
+        for request in batch.dropLast() {
+            let bound = LoopBound({ [unowned self] (outcome: Result<Void, WireError>, seconds: Double) in
+                statistics.signatureVerifySeconds.record(seconds)
+                request.done(outcome)
+            }, loop: loop)
+            let event = request.event
+            verifiers.submit { [loop] in
+                let (outcome, seconds) = Self.checkSignature(of: event)
+                loop.execute { bound.value(outcome, seconds) }
+            }
         }
+        let (outcome, seconds) = Self.checkSignature(of: last.event)
+        statistics.signatureVerifySeconds.record(seconds)
+        last.done(outcome)
+    }
+
+    private static func checkSignature(of event: SignedEvent) -> (Result<Void, WireError>, seconds: Double) {
+        let started = Environment.monotonicNanoseconds()
+        let outcome = Result<Void, WireError> { () throws(WireError) in try event.verifySignature() }
+        return (outcome, Double(Environment.monotonicNanoseconds() - started) / 1e9)
     }
 
     /// Answers a publish with an error, counting it by code (nothing when no client waits).

@@ -8,8 +8,8 @@ import Wire
 
 /// The broker core: accepts edge clients, authenticates them, checks and stores events, and
 /// delivers them to subscribers, live or from the store. Everything here runs on one event loop
-/// thread; signature checks run on a `WorkerPool` and store commits on the store's writer thread,
-/// and both come back through `EventLoop.execute`.
+/// thread; signature checks run on a `WorkerPool` (the last of each loop turn on the loop itself)
+/// and store commits on the store's writer thread, and both come back through `EventLoop.execute`.
 public final class Broker {
     public let identity: SigningKeyPair
     /// What the broker runs with; `reconfigure` changes the parts that may change at run time.
@@ -56,6 +56,8 @@ public final class Broker {
     var storeRefusesData = false
     /// Local publishes the overlay holds for their dependencies, by event ID.
     var localPublishes: [EventID: (session: UInt64, request: UInt32)] = [:]
+    /// Signature checks asked for in this loop turn (Broker+Publishing, `verify`).
+    var verificationsThisTurn: [PendingVerification] = []
     /// The signature last verified per broker profile, so that repeated gossip is checked once.
     var verifiedProfiles: [PeerID: [UInt8]] = [:]
     var overlayTimer: Timer?
@@ -91,7 +93,7 @@ public final class Broker {
         /// Seconds per store commit (with fsync), and operations per commit.
         public var commitSeconds = Histogram(bounds: Histogram.secondsBounds)
         public var commitBatchSize = Histogram(bounds: Histogram.sizeBounds)
-        /// Seconds per event signature check on a verifier thread.
+        /// Seconds per event signature check.
         public var signatureVerifySeconds = Histogram(bounds: Histogram.secondsBounds)
         /// Publishes answered with an error, by error code.
         public var publishesRefused: [ErrorCode: UInt64] = [:]
@@ -108,6 +110,12 @@ public final class Broker {
         public var equivocations = 0
         /// Chained events from peers given up because no successor vouched for them in time.
         public var chainedEventsDropped = 0
+    }
+
+    /// An event whose signature is to be checked, and what to do with the outcome on the loop.
+    struct PendingVerification {
+        let event: SignedEvent
+        let done: (Result<Void, WireError>) -> Void
     }
 
     /// An operation handed to the store whose answer is still to be sent.

@@ -6,7 +6,7 @@ public struct BrokerConfiguration: Sendable {
     public var listen = "127.0.0.1:7400"
     /// Where the broker keeps its identity and data.
     public var dataDirectory = "./polder-data"
-    /// Threads that verify signatures off the event loop.
+    /// Threads that verify signatures beside the event loop.
     public var verifierThreads = 2
     /// Queued output per client beyond which it is disconnected (a client that does not read
     /// even its answers). Deliveries stop long before, at `deliveryBuffer`.

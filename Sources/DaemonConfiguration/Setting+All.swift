@@ -12,7 +12,7 @@ extension Setting {
             .logLevel("log-level", flag: "log-level", .atReload,
                       "Log level: trace, debug, info, notice, warning, error or critical."),
             .integer("verifier-threads", flag: "verifier-threads", \.broker.verifierThreads, range: 1...256, .atRestart,
-                     "Threads that verify signatures off the event loop."),
+                     "Threads that verify signatures beside the event loop (which checks the last of each turn itself)."),
 
             .integer("limits.max-connections", flag: "max-connections", \.broker.maximumConnections, range: 1...1_000_000, .atReload,
                      "Most clients connected at once; more are refused."),

@@ -30,6 +30,30 @@ import Wire
         await broker.stop()
     }
 
+    /// Of the signatures one loop turn checks, the last is checked on the loop and the others on
+    /// the verifier threads: a forged one in either place refuses the connection, and exactly the
+    /// authentic events before it are accepted.
+    @Test(arguments: [2, 4]) func aForgedEventAmongOthersCheckedInOneTurn(forgedIndex: Int) async throws {
+        let broker = try await BrokerFixture()
+        let publisher = try await broker.connect(alice)
+        let subscriber = try await broker.connect(bob)
+        let topic = try await TestTopic(on: publisher, owner: alice, readers: [bob])
+        let stream = try await subscriber.subscribe(topic.id)
+        var events: [SignedEvent] = []
+        for sequence in 1...5 { events.append(try topic.event("message \(sequence)", by: alice, sequence: UInt64(sequence))) }
+        var forged = events[forgedIndex].encoded
+        forged[forged.count - 1] ^= 1  // the signature's last byte
+        events[forgedIndex] = try SignedEvent.decode(forged)
+        await #expect(throws: ClientError.self) { try await publisher.publish(events) }  // one batch: one turn
+        #expect(await collect(stream, count: 5, seconds: 0.5).map(\.id) == events[..<forgedIndex].map(\.id))
+        let statistics = await broker.statistics()
+        #expect(statistics.eventsAccepted == forgedIndex)
+        #expect(statistics.connectionsClosed[ErrorCode.badSignature.metricLabel] == 1)
+        try await subscriber.ping()
+        publisher.close(); subscriber.close()
+        await broker.stop()
+    }
+
     @Test func publisherNotOnTheAllowListIsRefused() async throws {
         let broker = try await BrokerFixture()
         let owner = try await broker.connect(alice)
