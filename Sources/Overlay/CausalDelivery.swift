@@ -142,7 +142,11 @@ public struct CausalDelivery: Sendable {
         if !heldBySequence.isEmpty, let other = heldBySequence[key]?[event.sequence] {
             return other == signed.id ? .duplicate : .equivocation(existing: other)
         }
-        let unmet = Set(event.dependencies.filter { !isDelivered(topic: event.topic, id: $0, archive: archive) })
+        // A loop, not a filter closure: a closure here would copy the whole struct per event.
+        var unmet: Set<EventID> = []
+        for dependency in event.dependencies where dependency != head?.id {  // the head was delivered
+            if !isDelivered(topic: event.topic, id: dependency, archive: archive) { unmet.insert(dependency) }
+        }
         let next = (head?.sequence ?? 0) + 1
         if unmet.isEmpty && event.sequence == next {
             // The usual case: in order, with everything it follows delivered; it is never held,

@@ -96,7 +96,7 @@ public enum EdgeMessage: Sendable, Equatable {
     }
 
     /// A `deliver` message built straight from a stored event's bytes, without decoding them.
-    public static func deliver(position: UInt64, encodedEvent: some Collection<UInt8>) -> [UInt8] {
+    public static func deliver(position: UInt64, encodedEvent: [UInt8]) -> [UInt8] {
         var writer = ByteWriter(capacity: 13 + encodedEvent.count)
         writer.u8(Tag.deliver.rawValue); writer.u64(position)
         writer.u32(UInt32(encodedEvent.count)); writer.raw(encodedEvent)

@@ -71,6 +71,19 @@ public struct Event: Sendable, Equatable {
         self.payload = payload
     }
 
+    /// For dependencies known to be ascending and distinct (decoded and checked).
+    private init(topic: TopicID, publisher: SigningPublicKey, sequence: UInt64, ascendingDependencies: [EventID], time: UInt64,
+                 expiry: UInt64, epoch: UInt32, payload: [UInt8]) {
+        self.topic = topic
+        self.publisher = publisher
+        self.sequence = sequence
+        dependencies = ascendingDependencies
+        self.time = time
+        self.expiry = expiry
+        self.epoch = epoch
+        self.payload = payload
+    }
+
     /// The canonical encoding: the bytes the publisher signs.
     public func encodedBody() -> [UInt8] {
         var writer = ByteWriter(capacity: 160 + payload.count + dependencies.count * 32)
@@ -113,6 +126,7 @@ public struct Event: Sendable, Equatable {
             throw WireError(.limitExceeded, "an event lists \(count) dependencies, at most \(Limits.maximumDependencies) allowed")
         }
         var dependencies: [EventID] = []
+        dependencies.reserveCapacity(count)
         for _ in 0..<count {
             let dependency = try reader.eventID("event dependency")
             if let last = dependencies.last, !(last < dependency) {
@@ -122,9 +136,8 @@ public struct Event: Sendable, Equatable {
         }
         let epoch = try reader.u32("event epoch")
         let payload = try reader.bytes32("event payload", limit: Limits.maximumPayloadLength)
-        var event = Event(topic: topic, publisher: publisher, sequence: sequence, time: time, expiry: expiry, epoch: epoch, payload: payload)
-        event.dependencies = dependencies
-        return event
+        return Event(topic: topic, publisher: publisher, sequence: sequence, ascendingDependencies: dependencies, time: time,
+                     expiry: expiry, epoch: epoch, payload: payload)
     }
 }
 
