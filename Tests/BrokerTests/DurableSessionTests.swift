@@ -59,15 +59,19 @@ import Wire
     }
 
     @Test func abandonedSessionsExpireAndTheReturningClientIsTold() async throws {
-        let broker = try await BrokerFixture { $0.sessionExpiry = 0.5; $0.maintenanceInterval = 0.1 }
+        let broker = try await BrokerFixture { $0.sessionExpiry = 1; $0.maintenanceInterval = 0.1 }
         let publisher = try await broker.connect(alice)
         let topic = try await TestTopic(on: publisher, owner: alice, readers: [bob])
         var reader = try await broker.connect(bob)
         _ = try await reader.subscribe(topic.id, durableName: "inbox")
         await reader.shutdown()
         _ = try await publish(3, on: topic, from: publisher)
-        // Expired after 0.5 s detached; the tombstone stays until 1 s.
-        try await Task.sleep(for: .milliseconds(750))
+        // Expired after 1 s detached; the tombstone stays until 2 s. Polled, not slept: under a
+        // loaded test run, a fixed sleep left too little of that second to come back in.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while await broker.statistics().sessionsExpired == 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         #expect(await broker.statistics().sessionsExpired == 1)
         reader = try await broker.connect(bob)
         let subscription = try await reader.subscribe(topic.id, durableName: "inbox")
