@@ -150,18 +150,23 @@ public final class SignedEvent: Sendable, Equatable {
     /// that copies them.
     public let encoded: [UInt8]
     public let id: EventID
+    /// Whether the event carries no signature of its own and waits for its successor to vouch
+    /// for it (§6.4): its signature is 64 zero bytes. Asked several times per event, so kept.
+    public let isChained: Bool
 
     init(event: Event, body: [UInt8], signature: [UInt8]) {
         precondition(signature.count == SigningPublicKey.signatureByteCount, "an event signature is 64 bytes")
         self.event = event
         self.encoded = body + signature
         self.id = EventID(hashing: body)
+        isChained = signature.allSatisfy { $0 == 0 }
     }
 
     private init(event: Event, encoded: [UInt8]) {
         self.event = event
         self.encoded = encoded
         self.id = encoded.withUnsafeBytes { Self.bodyID($0) }
+        isChained = encoded[(encoded.count - SigningPublicKey.signatureByteCount)...].allSatisfy { $0 == 0 }
     }
 
     /// The ID of an encoded signed event, without decoding it; nil when too short to be one.

@@ -19,9 +19,6 @@ extension SignedEvent {
     /// The signature field of a chained event.
     static let chainedSignature = [UInt8](repeating: 0, count: SigningPublicKey.signatureByteCount)
 
-    /// Whether the event carries no signature of its own and waits for its successor to vouch for it.
-    public var isChained: Bool { signature.allSatisfy { $0 == 0 } }
-
     /// Whether this event, once authentic, authenticates `predecessor`: the same topic and
     /// publisher, the sequence right before, and `predecessor`'s ID among this event's dependencies.
     public func vouches(for predecessor: SignedEvent) -> Bool {
