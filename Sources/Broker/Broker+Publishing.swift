@@ -32,14 +32,18 @@ extension Broker {
         verificationsThisTurn.append(PendingVerification(event: event, done: done))
     }
 
-    /// Sends all but the last check of the turn to the verifier threads and does the last on the
-    /// loop: a lone event, the usual case under light traffic, costs no hand-off to a thread and
-    /// back (two wake-ups), and under load the loop's core verifies alongside the verifiers'.
+    /// Sends all but the last check of the turn to the verifier threads and does the last (unless
+    /// large) on the loop: a lone event, the usual case under light traffic, costs no hand-off to
+    /// a thread and back (two wake-ups), and under load the loop's core verifies alongside the
+    /// verifiers'. A loop busy with checks reads several frames per turn, which spreads them out.
     private func dispatchVerifications() {
+        // Taken and cleared before any `done` runs: `done` may read on and ask for more checks,
+        // which then arm their own dispatch (it runs in this same pass of the loop).
         let batch = verificationsThisTurn
         verificationsThisTurn.removeAll(keepingCapacity: true)
-        guard let last = batch.last else { return }
-        for request in batch.dropLast() {
+        // A large event's check (hashing up to 64 KiB) would hold up every connection: workers only.
+        let inline = batch.last.flatMap { $0.event.encoded.count <= Self.largestEventCheckedOnTheLoop ? $0 : nil }
+        for request in inline == nil ? batch[...] : batch.dropLast() {
             let bound = LoopBound({ [unowned self] (outcome: Result<Void, WireError>, seconds: Double) in
                 statistics.signatureVerifySeconds.record(seconds)
                 request.done(outcome)
@@ -50,10 +54,14 @@ extension Broker {
                 loop.execute { bound.value(outcome, seconds) }
             }
         }
-        let (outcome, seconds) = Self.checkSignature(of: last.event)
+        guard let inline else { return }
+        let (outcome, seconds) = Self.checkSignature(of: inline.event)
         statistics.signatureVerifySeconds.record(seconds)
-        last.done(outcome)
+        inline.done(outcome)
     }
+
+    /// Events up to this size may be checked on the loop (tens of microseconds).
+    static let largestEventCheckedOnTheLoop = 16 * 1024
 
     private static func checkSignature(of event: SignedEvent) -> (Result<Void, WireError>, seconds: Double) {
         let started = Environment.monotonicNanoseconds()

@@ -142,8 +142,9 @@ public struct Event: Sendable, Equatable {
 }
 
 /// An event with its publisher's signature. Decoding does not verify: call `verifySignature()`
-/// (brokers do so on worker threads). A class, immutable: brokers hand one event to the store,
-/// the overlay and every subscriber, and a copy is then one reference, not seven arrays.
+/// (brokers do so on worker threads or at the end of an event-loop turn). A class, immutable:
+/// brokers hand one event to the store, the overlay and every subscriber, and a copy is then one
+/// reference, not seven arrays.
 public final class SignedEvent: Sendable, Equatable {
     public let event: Event
     /// body ‖ signature: the bytes that are sent, stored and forwarded, kept whole so that none of

@@ -58,6 +58,21 @@ import Wire
         #expect(released(causal.receive(reply, from: nil, now: 0, repairDelay: 10, archive: archive)) == [reply])
     }
 
+    /// The publisher's head (its last delivered event) counts as delivered even when the broker
+    /// no longer has it (pruned, and not among the recently delivered after a restart): the next
+    /// event, which lists it, is delivered at once instead of waiting for repair requests.
+    @Test func thePublishersHeadCountsAsDeliveredWithoutItsEvent() {
+        let topic = newTopic()
+        var alice = TestPublisher(topic: topic)
+        let pruned = alice.next()
+        let next = alice.next(dependencies: [pruned.id])
+        var causal = CausalDelivery()
+        causal.setHead(topic: topic, publisher: alice.keys.publicKey, .init(sequence: 1, id: pruned.id))
+        #expect(!causal.isDelivered(topic: topic, id: pruned.id, archive: archive))
+        #expect(released(causal.receive(next, from: nil, now: 0, repairDelay: 10, archive: archive)) == [next])
+        #expect(causal.dueRepairs(now: 1_000, repairDelay: 10, maximumDelay: 10_000).repairs.isEmpty)
+    }
+
     @Test func aGapIsRequestedAfterTheDelayFromTheSourceFirstThenWithBackOff() {
         let topic = newTopic()
         var alice = TestPublisher(topic: topic)
