@@ -8,14 +8,22 @@ import Wire
 @Suite(.timeLimit(.minutes(1))) struct BrokerTests {
     let alice = SigningKeyPair(), bob = SigningKeyPair(), carol = SigningKeyPair()
 
-    @Test func readersReceiveEncryptedEventsInPublishOrder() async throws {
+    /// A broker, a topic of Alice's that Bob reads, their clients, Bob's subscription and
+    /// `count` events of Alice's, signed one by one.
+    func aliceToBob(events count: Int) async throws
+        -> (BrokerFixture, TestTopic, publisher: PolderClient, subscriber: PolderClient, Subscription, [SignedEvent]) {
         let broker = try await BrokerFixture()
         let publisher = try await broker.connect(alice)
         let subscriber = try await broker.connect(bob)
         let topic = try await TestTopic(on: publisher, owner: alice, readers: [bob])
         let stream = try await subscriber.subscribe(topic.id)
         var events: [SignedEvent] = []
-        for sequence in 1...300 { events.append(try topic.event("message \(sequence)", by: alice, sequence: UInt64(sequence))) }
+        for sequence in 1...count { events.append(try topic.event("message \(sequence)", by: alice, sequence: UInt64(sequence))) }
+        return (broker, topic, publisher, subscriber, stream, events)
+    }
+
+    @Test func readersReceiveEncryptedEventsInPublishOrder() async throws {
+        let (broker, topic, publisher, subscriber, stream, events) = try await aliceToBob(events: 300)
         try await publisher.publish(events)  // pipelined: signatures checked in parallel, accepted in order
         let received = await collect(stream, count: 300)
         #expect(received.map(\.id) == events.map(\.id))
@@ -34,13 +42,8 @@ import Wire
     /// the verifier threads: a forged one in either place refuses the connection, and exactly the
     /// authentic events before it are accepted.
     @Test(arguments: [2, 4]) func aForgedEventAmongOthersCheckedInOneTurn(forgedIndex: Int) async throws {
-        let broker = try await BrokerFixture()
-        let publisher = try await broker.connect(alice)
-        let subscriber = try await broker.connect(bob)
-        let topic = try await TestTopic(on: publisher, owner: alice, readers: [bob])
-        let stream = try await subscriber.subscribe(topic.id)
-        var events: [SignedEvent] = []
-        for sequence in 1...5 { events.append(try topic.event("message \(sequence)", by: alice, sequence: UInt64(sequence))) }
+        let (broker, _, publisher, subscriber, stream, signed) = try await aliceToBob(events: 5)
+        var events = signed
         var forged = events[forgedIndex].encoded
         forged[forged.count - 1] ^= 1  // the signature's last byte
         events[forgedIndex] = try SignedEvent.decode(forged)
