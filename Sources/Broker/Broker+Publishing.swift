@@ -5,9 +5,9 @@ import Store
 import Wire
 
 extension Broker {
-    /// Checks admission now and the signature at the end of the loop turn; accepted events go to the store in
-    /// arrival order and are acknowledged once committed. A chained event (§6.4) waits for its
-    /// successor's signature instead. A chain is kept whole or not at all: a member that admission
+    /// Checks admission now and the signature at the end of the loop turn (`verify`); accepted
+    /// events go to the store in arrival order and are acknowledged once committed. A chained
+    /// event (§6.4) waits for its successor's signature instead. A chain is kept whole or not at all: a member that admission
     /// refuses ends the connection, so that no part of the chain is stored without its signed end.
     func publish(_ event: SignedEvent, request: UInt32, from session: EdgeSession) {
         let inChain = session.isInChain || event.isChained
