@@ -23,6 +23,7 @@ public struct SigningPublicKey: Hashable, Sendable, Comparable {
     // Written out to be inlinable: dictionaries keyed by these are on every event's path.
     @inlinable public static func == (a: Self, b: Self) -> Bool { a.raw == b.raw }
     @inlinable public func hash(into hasher: inout Hasher) { raw.hash(into: &hasher) }
+    @inlinable public func _rawHashValue(seed: Int) -> Int { raw._rawHashValue(seed: seed) }
 
     /// Whether `signature` is this key's signature of `message` (strict: non-canonical signatures fail).
     public func isValidSignature(_ signature: some Collection<UInt8>, for message: UnsafeRawBufferPointer) -> Bool {

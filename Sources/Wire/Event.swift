@@ -24,6 +24,7 @@ public struct EventID: Hashable, Sendable, Comparable, CustomStringConvertible {
     // Written out to be inlinable: dictionaries keyed by these are on every event's path.
     @inlinable public static func == (a: Self, b: Self) -> Bool { a.raw == b.raw }
     @inlinable public func hash(into hasher: inout Hasher) { raw.hash(into: &hasher) }
+    @inlinable public func _rawHashValue(seed: Int) -> Int { raw._rawHashValue(seed: seed) }
 
     init(hashing body: [UInt8]) {
         raw = body.withUnsafeBytes { BLAKE2b.hash32($0) }

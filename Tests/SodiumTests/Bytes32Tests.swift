@@ -1,4 +1,4 @@
-import Sodium
+@testable import Sodium
 import Testing
 
 @Suite struct Bytes32Tests {
@@ -40,5 +40,36 @@ import Testing
         let set: Set<Bytes32> = [Bytes32(bytes)!, Bytes32(bytes)!, Bytes32(changed)!]
         #expect(set.count == 2)
         #expect(set.contains(Bytes32(Array(bytes))!))
+    }
+
+    /// The reference implementation's SipHash-1-3 vector: key all zero, the message 00 01 … 1f.
+    @Test func hashesWithSipHash13() {
+        let bytes = Bytes32((0..<32).map { UInt8($0) })!
+        let words = (bytes.word0.littleEndian, bytes.word1.littleEndian, bytes.word2.littleEndian, bytes.word3.littleEndian)
+        #expect(SipHash13.hash(words.0, words.1, words.2, words.3, key: 0, 0) == 0x31ef_8061_c910_629b)
+    }
+
+    /// Every word counts, and a dictionary's seed changes the hash (so two dictionaries do not
+    /// share their collisions).
+    @Test func everyWordAndTheSeedChangeTheHash() {
+        let base = Bytes32((0..<32).map { UInt8($0) })!
+        let hash = base._rawHashValue(seed: 0)
+        for byte in [0, 8, 16, 24, 31] {
+            var bytes = base.array
+            bytes[byte] ^= 0x80
+            #expect(Bytes32(bytes)!._rawHashValue(seed: 0) != hash, "byte \(byte)")
+        }
+        #expect(base._rawHashValue(seed: 1) != hash)
+        #expect(SigningPublicKey(base)._rawHashValue(seed: 7) == base._rawHashValue(seed: 7))
+    }
+
+    /// Random keys spread over a small table's buckets about evenly.
+    @Test func randomKeysSpreadOverBuckets() {
+        var counts = [Int](repeating: 0, count: 64)
+        for _ in 0..<64_000 {
+            let key = Bytes32 { $0.withMemoryRebound(to: UInt8.self) { for i in $0.indices { $0[i] = .random(in: 0...255) } } }
+            counts[key._rawHashValue(seed: 0) & 63] += 1
+        }
+        #expect(counts.min()! > 800 && counts.max()! < 1200, "bucket counts \(counts.min()!)…\(counts.max()!)")
     }
 }
