@@ -1,6 +1,9 @@
 import EventLoop
 import Platform
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Collects values from the loop thread for the test to inspect.
 final class Box<Value>: @unchecked Sendable {
@@ -199,5 +202,46 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
         #expect(await eventually { server.overflows.value > 0 })
         // The client reads it all in the end: the queue drains to the low-water mark (0).
         #expect(await eventually(10) { server.drains.value > 0 })
+    }
+
+    /// A peer that writes a long burst and closes: the connection reads past libevent's 4 KiB per
+    /// read (in pieces bounded by the read high-water mark), every frame arrives whole and in
+    /// order, and the end of stream is still reported after the last frame.
+    @Test(arguments: [256 << 10, 3000])
+    func aBurstThenCloseArrivesWholeInOrderAndEnds(readHighWaterMark: Int) async throws {
+        let server = try await Server(options: .init(maximumFrameLength: 2000, readHighWaterMark: readHighWaterMark))
+        defer { server.stop() }
+        let bodies = (0..<3000).map { [UInt8](repeating: UInt8($0 & 0xff), count: 100 + $0 % 1900) }
+        var stream: [UInt8] = []
+        for body in bodies { stream += [0, 0, UInt8(body.count >> 8), UInt8(body.count & 0xff)] + body }
+        let written = Box<Bool?>(nil)
+        let port = server.port
+        try DetachedThread.start("burst writer") { [stream] in written.value = Self.writeAndClose(stream, port: port) }
+        #expect(await eventually(20) { server.closes.value == [.peerClosed] })
+        #expect(written.value == true)
+        #expect(server.frames.value.count == bodies.count)
+        #expect(server.frames.value == bodies)
+    }
+
+    /// Connects a plain socket to `port`, writes `bytes` (blocking) and closes; whether all went.
+    private static func writeAndClose(_ bytes: [UInt8], port: Int) -> Bool {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { return false }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return false }
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes[offset...].withUnsafeBytes { write(socket, $0.baseAddress, $0.count) }
+            guard count > 0 else { return false }
+            offset += count
+        }
+        return true
     }
 }
