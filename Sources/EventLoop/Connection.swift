@@ -222,20 +222,28 @@ public final class Connection {
     private func readRestOfSocket() {
         guard let bufferEvent, !closing else { return }
         let input = bufferevent_get_input(bufferEvent)
-        let room = min(options.readHighWaterMark - evbuffer_get_length(input), Self.largestRead)
-        guard room > 0 else { return }
+        let buffered = evbuffer_get_length(input)
+        // Less than libevent's 4 KiB buffered: its read emptied the socket.
+        guard buffered >= 4096 else { return }
+        let socket = bufferevent_getfd(bufferEvent)
+        // Asked first so that no buffer space is set aside for bytes that are not there (an
+        // idle or trickling connection keeps no 64 KiB chunk).
+        var waiting: Int32 = 0
+        guard withUnsafeMutablePointer(to: &waiting, { ioctl(socket, UInt(FIONREAD), $0) }) == 0 else { return }
+        let wanted = min(Int(waiting), options.readHighWaterMark - buffered, Self.largestRead)
+        guard wanted > 0 else { return }
         // A socket bufferevent keeps its input's end frozen except while libevent itself reads.
         evbuffer_unfreeze(input, 0)
         defer { evbuffer_freeze(input, 0) }
         var extents = (iovec(), iovec())
         withUnsafeMutablePointer(to: &extents) { pair in
             pair.withMemoryRebound(to: iovec.self, capacity: 2) { extents in
-                let count = Int(evbuffer_reserve_space(input, room, extents, 2))
+                let count = Int(evbuffer_reserve_space(input, wanted, extents, 2))
                 guard count > 0 else { return }
                 // The extents may hold more than asked for.
-                extents[0].iov_len = min(extents[0].iov_len, room)
-                if count == 2 { extents[1].iov_len = min(extents[1].iov_len, room - extents[0].iov_len) }
-                let read = readv(bufferevent_getfd(bufferEvent), extents, Int32(count))
+                extents[0].iov_len = min(extents[0].iov_len, wanted)
+                if count == 2 { extents[1].iov_len = min(extents[1].iov_len, wanted - extents[0].iov_len) }
+                let read = readv(socket, extents, Int32(count))
                 guard read > 0 else { return }
                 var left = read
                 var used = 0
