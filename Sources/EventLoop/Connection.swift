@@ -211,7 +211,7 @@ public final class Connection {
 
     /// Called by libevent after it read from the socket: libevent 2.1 reads at most 4 KiB per
     /// readable event, so a busy peer's input cost a loop pass, an ioctl and a read per 4 KiB.
-    /// Reads what else the socket holds (up to 64 KiB and the read high-water mark) in one more
+    /// Reads what else the socket holds (up to 63 KiB and the read high-water mark) in one more
     /// call, then takes the frames. An end of stream or error found here is left for libevent's
     /// next read, which reports it.
     fileprivate func socketReadable() {
@@ -219,12 +219,18 @@ public final class Connection {
         readable()
     }
 
+    /// Input left unprocessed (a partial frame) when `readable` last returned: what libevent
+    /// just read is the input beyond it.
+    private var inputLeft = 0
+    /// Reads `readRestOfSocket` made (for tests: that the path runs).
+    private(set) var readsPastLibevent = 0
+
     private func readRestOfSocket() {
         guard let bufferEvent, !closing else { return }
         let input = bufferevent_get_input(bufferEvent)
         let buffered = evbuffer_get_length(input)
-        // Less than libevent's 4 KiB buffered: its read emptied the socket.
-        guard buffered >= 4096 else { return }
+        // libevent read less than its 4 KiB: its read emptied the socket.
+        guard buffered - min(inputLeft, buffered) >= 4096 else { return }
         let socket = bufferevent_getfd(bufferEvent)
         // Asked first so that no buffer space is set aside for bytes that are not there (an
         // idle or trickling connection keeps no 64 KiB chunk).
@@ -234,17 +240,26 @@ public final class Connection {
         guard wanted > 0 else { return }
         // A socket bufferevent keeps its input's end frozen except while libevent itself reads.
         evbuffer_unfreeze(input, 0)
-        defer { evbuffer_freeze(input, 0) }
+        let lost = Self.read(socket, wanted, into: input)
+        evbuffer_freeze(input, 0)
+        readsPastLibevent += 1
+        // Out of the socket but not in the buffer: the stream is broken.
+        if lost > 0 { finish(.error("cannot add \(lost) bytes read to the input buffer")) }
+    }
+
+    /// Reads up to `wanted` bytes from `socket` into `input`'s free space; returns how many
+    /// bytes were read but could not be committed (0 when all went well).
+    private static func read(_ socket: Int32, _ wanted: Int, into input: OpaquePointer?) -> Int {
         var extents = (iovec(), iovec())
-        withUnsafeMutablePointer(to: &extents) { pair in
+        return withUnsafeMutablePointer(to: &extents) { pair in
             pair.withMemoryRebound(to: iovec.self, capacity: 2) { extents in
                 let count = Int(evbuffer_reserve_space(input, wanted, extents, 2))
-                guard count > 0 else { return }
+                guard count > 0 else { return 0 }
                 // The extents may hold more than asked for.
                 extents[0].iov_len = min(extents[0].iov_len, wanted)
                 if count == 2 { extents[1].iov_len = min(extents[1].iov_len, wanted - extents[0].iov_len) }
                 let read = readv(socket, extents, Int32(count))
-                guard read > 0 else { return }
+                guard read > 0 else { return 0 }
                 var left = read
                 var used = 0
                 while left > 0 {
@@ -252,13 +267,14 @@ public final class Connection {
                     left -= extents[used].iov_len
                     used += 1
                 }
-                evbuffer_commit_space(input, extents, Int32(used))
+                return evbuffer_commit_space(input, extents, Int32(used)) == 0 ? 0 : read
             }
         }
     }
 
-    /// The most one `readRestOfSocket` takes.
-    private static let largestRead = 64 << 10
+    /// The most one `readRestOfSocket` takes: with libevent's chunk header, the chunk fits 64 KiB
+    /// (libevent rounds chunk sizes up to a power of two).
+    private static let largestRead = 63 << 10
     /// The most libevent writes in one call when the socket is writable (its default, 16 KiB,
     /// made a subscriber's stream of deliveries a loop pass and a writev per 16 KiB).
     private static let largestWrite = 256 << 10
@@ -266,6 +282,7 @@ public final class Connection {
     fileprivate func readable() {
         guard let bufferEvent, throttleTimer == nil else { return }
         let input = bufferevent_get_input(bufferEvent)
+        defer { inputLeft = self.bufferEvent == nil ? 0 : evbuffer_get_length(input) }
         let now = Environment.monotonicNanoseconds()
         while self.bufferEvent != nil, !closing, !readingStopped, !readingPaused {
             let available = evbuffer_get_length(input)
