@@ -39,10 +39,7 @@ import Wire
 
     @Test func migratesASchemaOneStoreByIndexingItsEvents() throws {
         let fixture = try StoreFixture()
-        let publisher = Publisher()
-        fixture.commit([.putDescriptor(publisher.descriptor(), ticket: fixture.ticket())])
-        let events = (1...4).map { publisher.event(UInt64($0)) }
-        fixture.append(events)
+        let (publisher, events) = fixture.topicHoldingEvents(4)
         // Turn it back into what schema 1 wrote: no indexes, version 1.
         try fixture.store.environment.write { transaction throws(StoreError) in
             var unused: [EventIDIndex.Change] = []
@@ -60,10 +57,7 @@ import Wire
 
     @Test func migratesASchemaTwoStoreByDroppingItsIDDatabase() throws {
         let fixture = try StoreFixture()
-        let publisher = Publisher()
-        fixture.commit([.putDescriptor(publisher.descriptor(), ticket: fixture.ticket())])
-        let events = (1...3).map { publisher.event(UInt64($0)) }
-        fixture.append(events)
+        let (publisher, events) = fixture.topicHoldingEvents(3)
         // Schema 2 kept an `ids` database beside `sequences`.
         let oldIDs = try fixture.store.environment.openDatabase("ids")
         try fixture.store.environment.write { transaction throws(StoreError) in
@@ -90,10 +84,7 @@ import Wire
     /// an ID that only shares the prefix with a stored one is not.
     @Test func idsSharingAPrefixAreToldApart() throws {
         let fixture = try StoreFixture()
-        let publisher = Publisher()
-        fixture.commit([.putDescriptor(publisher.descriptor(), ticket: fixture.ticket())])
-        let events = (1...3).map { publisher.event(UInt64($0)) }
-        fixture.append(events)
+        let (publisher, events) = fixture.topicHoldingEvents(3)
         let store = fixture.store!
         // Index events 1 and 3 a second time under event 2's prefix, as a collision would.
         let prefix = EventIDIndex.prefix(events[1].id)

@@ -56,6 +56,15 @@ final class StoreFixture: @unchecked Sendable {
         commit(events.map { .append($0, ticket: ticket()) }).results.map(\.result)
     }
 
+    /// A new publisher's topic holding its events 1 through `count`.
+    func topicHoldingEvents(_ count: UInt64) -> (publisher: Publisher, events: [SignedEvent]) {
+        let publisher = Publisher()
+        commit([.putDescriptor(publisher.descriptor(), ticket: ticket())])
+        let events = (1...count).map { publisher.event($0) }
+        append(events)
+        return (publisher, events)
+    }
+
     deinit {
         store?.close()
         store = nil
