@@ -24,9 +24,9 @@ final class EdgeSession {
     var pendingPublishes = AuthenticationQueue<PendingPublish>(voucherCapacity: 0)
     /// Publishes accepted for storing and not yet answered.
     var storingPublishes = 0
-    /// The last publish when it was chained, and how many chained publishes lead up to it: the
-    /// next publish must be its successor (protocol/README.md, §9.1).
-    private var openChain: (event: SignedEvent, length: Int)?
+    /// The last publish when it was chained, and how many chained publishes (and encoded bytes of
+    /// them) lead up to it: the next publish must be its successor (protocol/README.md, §9.1).
+    private var openChain: (event: SignedEvent, length: Int, bytes: Int)?
 
     /// Checks that a publish keeps the chain rule; returns what is wrong, or nil.
     func chainProblem(continuingWith event: SignedEvent) -> String? {
@@ -47,9 +47,12 @@ final class EdgeSession {
             guard open.length < Limits.maximumChainLength else {
                 return "more than \(Limits.maximumChainLength) chained events in a row; at least every \(Limits.maximumChainLength + 1)th must be signed"
             }
-            openChain = (event, open.length + 1)
+            guard open.bytes + event.encoded.count <= Limits.maximumChainBytes else {
+                return "chained events in a row may total at most \(Limits.maximumChainBytes) bytes; event \(event.id) would make \(open.bytes + event.encoded.count)"
+            }
+            openChain = (event, open.length + 1, open.bytes + event.encoded.count)
         } else if event.isChained {
-            openChain = (event, 1)
+            openChain = (event, 1, event.encoded.count)
         }
         return nil
     }

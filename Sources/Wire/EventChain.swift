@@ -28,14 +28,18 @@ extension SignedEvent {
 
     /// Signs or chains a publisher's consecutive events so that every run of chained events ends
     /// in a signed one: each event after the first must follow its predecessor (sequence + 1, the
-    /// predecessor's ID among its dependencies); the last, and every `Limits.maximumChainLength + 1`th,
-    /// is signed. Use it for events published back to back; an event sent on its own is signed.
+    /// predecessor's ID among its dependencies). The last is signed, and so is any event that
+    /// chaining would take past `Limits.maximumChainLength` chained events or
+    /// `Limits.maximumChainBytes` in a row. Use it for events published back to back; an event sent
+    /// on its own is signed.
     public static func chain(_ events: [Event], signedBy keyPair: SigningKeyPair) throws(WireError) -> [SignedEvent] {
         var result: [SignedEvent] = []
         result.reserveCapacity(events.count)
         var run = 0
+        var runBytes = 0
         for (index, event) in events.enumerated() {
             let body = event.encodedBody()
+            let length = body.count + SigningPublicKey.signatureByteCount
             if index + 1 < events.count {
                 let next = events[index + 1]
                 guard next.sequence == event.sequence &+ 1, next.topic == event.topic, next.publisher == event.publisher,
@@ -46,15 +50,17 @@ extension SignedEvent {
                         """)
                 }
             }
-            if index + 1 == events.count || run == Limits.maximumChainLength {
+            if index + 1 == events.count || run == Limits.maximumChainLength || runBytes + length > Limits.maximumChainBytes {
                 guard keyPair.publicKey == event.publisher else {
                     throw WireError(.invalidValue, "events are signed by their publisher, not \(keyPair.publicKey.text)")
                 }
                 result.append(SignedEvent(event: event, body: body, signature: keyPair.signature(for: body)))
                 run = 0
+                runBytes = 0
             } else {
                 result.append(SignedEvent(event: event, body: body, signature: chainedSignature))
                 run += 1
+                runBytes += length
             }
         }
         return result

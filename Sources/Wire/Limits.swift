@@ -12,7 +12,10 @@ public enum Limits {
     /// overflows, and a publisher cannot run out.
     public static let maximumSequence = UInt64(Int64.max)
     /// Most chained (unsigned) events in a row before a signed one (§6.4).
-    public static let maximumChainLength = 64
+    public static let maximumChainLength = 256
+    /// Most bytes the chained events of one run may total, encoded (§6.4): what a receiver holds
+    /// unverified for one open chain.
+    public static let maximumChainBytes = 256 * 1024
     /// Most direct dependencies one event may list.
     public static let maximumDependencies = 32
     /// Largest encrypted payload inside an event: what is left of `maximumEventLength` after the

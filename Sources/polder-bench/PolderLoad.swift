@@ -80,10 +80,11 @@ final class PolderDriver: LoadDriver {
         // event, and the other events of the segment have none of their own.
         var frames: [[UInt8]] = []
         frames.reserveCapacity(events.count)
-        for start in stride(from: 0, to: publishes.count, by: Limits.maximumChainLength + 1) {
-            let segment = publishes[start..<min(publishes.count, start + Limits.maximumChainLength + 1)]
-            frames.append(try connection.sealed(Array(segment)))
-            frames += Array(repeating: [], count: segment.count - 1)
+        var start = 0
+        for (index, event) in events.enumerated() where !event.isChained {
+            frames.append(try connection.sealed(Array(publishes[start...index])))
+            frames += Array(repeating: [], count: index - start)
+            start = index + 1
         }
         return frames
     }

@@ -23,18 +23,18 @@ import Wire
 
     @Test func aChainIsCheckedOncePerSignatureAndDeliveredWhole() async throws {
         let (broker, topic, publisher, subscriber, stream) = try await setUp()
-        let chain = try topic.access(alice).makeChain(messages(200), firstSequence: 1, after: nil, time: 1)
-        #expect(chain.filter { !$0.isChained }.count == 4)
+        let chain = try topic.access(alice).makeChain(messages(520), firstSequence: 1, after: nil, time: 1)
+        #expect(chain.indices.filter { !chain[$0].isChained } == [256, 513, 519])
         let acknowledged = try await publisher.publish(chain)
         #expect(acknowledged == chain.map(\.id))
-        let received = await collect(stream, count: 200)
+        let received = await collect(stream, count: 520)
         #expect(received.map(\.id) == chain.map(\.id))
-        #expect(try topic.access(bob).decrypt(received[150]) == Array("message 151".utf8))
+        #expect(try topic.access(bob).decrypt(received[300]) == Array("message 301".utf8))
         let statistics = await broker.statistics()
-        #expect(statistics.eventsAccepted == 200)
-        #expect(statistics.signatureVerifySeconds.count == 4)
+        #expect(statistics.eventsAccepted == 520)
+        #expect(statistics.signatureVerifySeconds.count == 3)
         // A later chain follows on from the last event.
-        let next = try topic.access(alice).makeChain(messages(3), firstSequence: 201, after: chain.last!.id, time: 2)
+        let next = try topic.access(alice).makeChain(messages(3), firstSequence: 521, after: chain.last!.id, time: 2)
         try await publisher.publish(next)
         #expect(await collect(stream, count: 3).map(\.id) == next.map(\.id))
         publisher.close(); subscriber.close()
@@ -77,10 +77,29 @@ import Wire
     @Test func aChainLongerThanTheLimitIsRefused() async throws {
         let (broker, topic, publisher, subscriber, stream) = try await setUp()
         let signed = try topic.access(alice).makeChain(messages(Limits.maximumChainLength + 2), firstSequence: 1, after: nil, time: 1)
-        // Leave the 65th unsigned too: 66 chained events in a row.
+        // Leave the one that had to be signed unsigned too: one chained event more than the limit in a row.
         let tooLong = signed.dropLast().map { $0.event.chained() } + [signed.last!]
         try await expectRefused(tooLong, broker: broker, stream: stream, bystander: subscriber)
         #expect(await broker.statistics().eventsAccepted == 0)
+        publisher.close(); subscriber.close()
+        await broker.stop()
+    }
+
+    @Test func aChainOfMoreBytesThanTheLimitIsRefused() async throws {
+        let (broker, topic, publisher, subscriber, stream) = try await setUp()
+        let large = (1...14).map { [UInt8](repeating: UInt8($0), count: 20_000) }
+        let signed = try topic.access(alice).makeChain(large, firstSequence: 1, after: nil, time: 1)
+        // makeChain signs the event that would take the run past the byte limit, well before the count limit.
+        let signedAt = try #require(signed.firstIndex { !$0.isChained })
+        #expect(signedAt < signed.count - 1)
+        #expect(signed[..<signedAt].reduce(0) { $0 + $1.encoded.count } <= Limits.maximumChainBytes)
+        #expect(signed[...signedAt].reduce(0) { $0 + $1.encoded.count } > Limits.maximumChainBytes)
+        let tooLarge = signed.dropLast().map { $0.event.chained() } + [signed.last!]
+        try await expectRefused(tooLarge, broker: broker, stream: stream, bystander: subscriber)
+        #expect(await broker.statistics().eventsAccepted == 0)
+        // Signed where makeChain signed them, the same events go through.
+        #expect(try await publisher.publish(signed) == signed.map(\.id))
+        #expect(await broker.statistics().eventsAccepted == 14)
         publisher.close(); subscriber.close()
         await broker.stop()
     }

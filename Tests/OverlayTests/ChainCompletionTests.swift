@@ -8,16 +8,16 @@ import Wire
     @Test func aChainedEventIsSentWithItsSuccessorsUpToTheSignedEnd() throws {
         let topic = newTopic(), keys = SigningKeyPair()
         var events: [Event] = []
-        for sequence in 1...70 {
+        for sequence in 1...262 {
             events.append(Event(topic: topic, publisher: keys.publicKey, sequence: UInt64(sequence),
-                                dependencies: events.last.map { [$0.id] } ?? [], time: 0, epoch: 1, payload: [UInt8(sequence)]))
+                                dependencies: events.last.map { [$0.id] } ?? [], time: 0, epoch: 1, payload: [UInt8(sequence % 256)]))
         }
-        let chain = try SignedEvent.chain(events, signedBy: keys)  // 65th and 70th signed
+        let chain = try SignedEvent.chain(events, signedBy: keys)  // 257th and 262nd signed
         let archive = MemoryArchive()
         archive.events = chain
-        #expect(archive.completingChains([chain[2]]).map(\.event.sequence) == Array(3...65))
-        #expect(archive.completingChains([chain[66], chain[67]]).map(\.event.sequence) == [67, 68, 69, 70])
-        #expect(archive.completingChains([chain[64]]).map(\.event.sequence) == [65])  // signed: alone
+        #expect(archive.completingChains([chain[2]]).map(\.event.sequence) == Array(3...257))
+        #expect(archive.completingChains([chain[258], chain[259]]).map(\.event.sequence) == [259, 260, 261, 262])
+        #expect(archive.completingChains([chain[256]]).map(\.event.sequence) == [257])  // signed: alone
         archive.events = Array(chain.prefix(10))  // the end is not kept: what there is goes
         #expect(archive.completingChains([chain[7]]).map(\.event.sequence) == [8, 9, 10])
     }

@@ -39,13 +39,34 @@ import Wire
         return (ready, forged)
     }
 
-    @Test func aChainSignsEverySixtyFifthEventAndTheLast() throws {
-        let chain = try SignedEvent.chain(events(150), signedBy: alice)
+    @Test func aChainOfSmallEventsSignsEvery257thEventAndTheLast() throws {
+        let chain = try SignedEvent.chain(events(600), signedBy: alice)
         let signed = chain.indices.filter { !chain[$0].isChained }
-        #expect(signed == [64, 129, 149])
-        #expect(chain.map(\.id) == events(150).map(\.id))  // the ID does not depend on the signature
+        #expect(signed == [256, 513, 599])
+        #expect(chain.map(\.id) == events(600).map(\.id))  // the ID does not depend on the signature
         for index in signed { try chain[index].verifySignature() }
         for index in 1..<chain.count { #expect(chain[index].vouches(for: chain[index - 1])) }
+    }
+
+    @Test func aChainOfLargeEventsIsSignedBeforeItsChainedBytesPassTheLimit() throws {
+        var large = events(60)
+        for index in large.indices {
+            large[index].payload = [UInt8](repeating: 7, count: 10_000)
+            if index > 0 { large[index].dependencies = [large[index - 1].id] }
+        }
+        let chain = try SignedEvent.chain(large, signedBy: alice)
+        var runBytes = 0
+        for event in chain {
+            if event.isChained {
+                runBytes += event.encoded.count
+                #expect(runBytes <= Limits.maximumChainBytes)
+            } else {
+                // Signed only because the last, or because chaining it would have passed the limit.
+                #expect(event.id == chain.last!.id || runBytes + event.encoded.count > Limits.maximumChainBytes)
+                runBytes = 0
+            }
+        }
+        #expect(chain.filter { !$0.isChained }.count == 3)  // 26 events of about 10 KB make a run
     }
 
     @Test func aChainMustFollowOnAndBeSignedByItsPublisher() {
