@@ -123,22 +123,16 @@ final class StoreWriter: @unchecked Sendable {
             case let .append(signed, ticket):
                 let event = signed.event
                 let publisher = BrokerStore.PublisherKey(topic: event.topic, publisher: event.publisher)
-                if let head = state.heads[publisher], event.sequence <= head.sequence {
-                    outcome.results.append((ticket, head.eventID == signed.id ? .duplicate : .sequenceConflict(head)))
+                let head = PublisherHead(sequence: event.sequence, eventID: signed.id)
+                // Each map is looked up once per event (in place); a failed transaction drops `state` whole.
+                if let held = Self.advance(&state.heads[publisher], to: head) {
+                    outcome.results.append((ticket, held.eventID == signed.id ? .duplicate : .sequenceConflict(held)))
                     continue
                 }
-                var log = state.logs[event.topic] ?? TopicLog()
-                let arrival = max(now, log.lastArrival)
-                let position = log.next
+                let (position, arrival) = Self.append(signed.encoded.count, to: &state.logs[event.topic, default: TopicLog()], now: now)
                 try transaction.putMostlyAppending(tables.events, StoredEvent.key(topic: event.topic, position: position),
                                     StoredEvent.value(arrival: arrival, expiry: event.expiry, encoded: signed.encoded))
                 try EventIndex.add(signed, at: position, tables: tables, in: transaction, changes: &outcome.idChanges)
-                log.next += 1
-                log.bytes += UInt64(signed.encoded.count)
-                log.lastArrival = arrival
-                state.logs[event.topic] = log
-                let head = PublisherHead(sequence: event.sequence, eventID: signed.id)
-                state.heads[publisher] = head
                 try transaction.put(tables.heads, publisher.encoded, head.storedValue)
                 changed.insert(event.topic)
                 outcome.results.append((ticket, .appended(position: position, arrival: arrival)))
@@ -179,6 +173,24 @@ final class StoreWriter: @unchecked Sendable {
             try transaction.put(tables.logs, topic.bytes, log.encoded())
             outcome.logs[topic] = log
         }
+    }
+
+    /// Moves a publisher's head to `head`, or returns the head held when `head` is not after it.
+    private static func advance(_ held: inout PublisherHead?, to head: PublisherHead) -> PublisherHead? {
+        if let held, head.sequence <= held.sequence { return held }
+        held = head
+        return nil
+    }
+
+    /// Takes the next position of a topic's log for an event of `bytes`; returns it and the arrival time.
+    private static func append(_ bytes: Int, to log: inout TopicLog, now: UInt64) -> (position: UInt64, arrival: UInt64) {
+        let arrival = max(now, log.lastArrival)
+        defer {
+            log.next += 1
+            log.bytes += UInt64(bytes)
+            log.lastArrival = arrival
+        }
+        return (log.next, arrival)
     }
 
     /// Removes the oldest events of `topic` while it exceeds its retention or they expired.
