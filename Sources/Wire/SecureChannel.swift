@@ -16,7 +16,15 @@ public struct SecureChannel {
         case message([UInt8])
     }
 
-    private var handshake: NoiseHandshake
+    /// The handshake until it yields the transport keys; then nothing of it is kept (its hashes and
+    /// ephemeral keys would otherwise stay with every idle connection).
+    private enum Handshake {
+        indirect case running(NoiseHandshake)
+        /// Complete, or failed: a failed handshake cannot go on.
+        case over
+    }
+
+    private var handshake: Handshake
     private var transport: NoiseTransport?
     private let proof: IdentityProof
     public private(set) var peerIdentity: SigningPublicKey?
@@ -25,14 +33,17 @@ public struct SecureChannel {
     public init(role: NoiseHandshake.Role, identity: SigningKeyPair, noiseStaticKey: KeyAgreementKeyPair = KeyAgreementKeyPair(),
                 proof: IdentityProof? = nil) {
         self.proof = proof ?? IdentityProof(identity: identity, noiseStaticKey: noiseStaticKey.publicKey)
-        handshake = NoiseHandshake(role: role, prologue: Self.prologue, staticKey: noiseStaticKey)
+        handshake = .running(NoiseHandshake(role: role, prologue: Self.prologue, staticKey: noiseStaticKey))
     }
 
     public var isEstablished: Bool { transport != nil }
 
     /// The initiator's first frame.
     public mutating func start() throws(WireError) -> [UInt8] {
-        try handshake.writeMessage()
+        var state = try takeHandshake()
+        let first = try state.writeMessage()
+        handshake = .running(state)
+        return first
     }
 
     /// Processes one received frame body.
@@ -40,27 +51,40 @@ public struct SecureChannel {
         if transport != nil {
             return .message(try transport!.decrypt(frame))
         }
-        let payload = try handshake.readMessage(frame)
-        switch (handshake.role, handshake.messageIndex) {
+        var state = try takeHandshake()
+        let payload = try state.readMessage(frame)
+        switch (state.role, state.messageIndex) {
         case (.responder, 1):
             guard payload.isEmpty else { throw WireError(.handshakeFailed, "the first handshake message carries no payload") }
-            return .send([try handshake.writeMessage(payload: proof.encoded)])
+            let reply = try state.writeMessage(payload: proof.encoded)
+            handshake = .running(state)
+            return .send([reply])
         case (.initiator, 2):
-            let peer = try verifiedPeer(payload)
-            let final = try handshake.writeMessage(payload: proof.encoded)
-            transport = try handshake.split()
+            let peer = try verifiedPeer(payload, state)
+            let final = try state.writeMessage(payload: proof.encoded)
+            transport = try state.split()
             return .established(identity: peer, send: [final])
         case (.responder, 3):
-            let peer = try verifiedPeer(payload)
-            transport = try handshake.split()
+            let peer = try verifiedPeer(payload, state)
+            transport = try state.split()
             return .established(identity: peer, send: [])
         default:
             throw WireError(.handshakeFailed, "unexpected handshake message")
         }
     }
 
-    private mutating func verifiedPeer(_ payload: [UInt8]) throws(WireError) -> SigningPublicKey {
-        guard let remoteStatic = handshake.remoteStatic else { throw WireError(.handshakeFailed, "no remote static key") }
+    /// The running handshake, taken out so that it changes in place (no other copy holds its
+    /// arrays); the caller puts it back unless the handshake ended. A step that throws leaves none.
+    private mutating func takeHandshake() throws(WireError) -> NoiseHandshake {
+        guard case .running(let state) = handshake else {
+            throw WireError(.handshakeFailed, transport == nil ? "the handshake failed earlier" : "the handshake is complete")
+        }
+        handshake = .over
+        return state
+    }
+
+    private mutating func verifiedPeer(_ payload: [UInt8], _ state: NoiseHandshake) throws(WireError) -> SigningPublicKey {
+        guard let remoteStatic = state.remoteStatic else { throw WireError(.handshakeFailed, "no remote static key") }
         let peer = try IdentityProof.verify(payload, noiseStaticKey: remoteStatic)
         peerIdentity = peer
         return peer

@@ -107,6 +107,23 @@ import Testing
         #expect(throws: WireError.self) { try initiator.readMessage(frames[0]) }
     }
 
+    @Test func aFailedHandshakeCannotGoOnAndAFinishedOneCannotStartAgain() throws {
+        var client = SecureChannel(role: .initiator, identity: SigningKeyPair())
+        var server = SecureChannel(role: .responder, identity: SigningKeyPair())
+        let first = try client.start()
+        #expect(throws: WireError(.handshakeFailed, "the first handshake message carries no payload")) {
+            var withPayload = NoiseHandshake(role: .initiator, prologue: SecureChannel.prologue, staticKey: KeyAgreementKeyPair())
+            _ = try server.receive(try withPayload.writeMessage(payload: [1]))
+        }
+        #expect(throws: WireError(.handshakeFailed, "the handshake failed earlier")) { try server.receive(first) }
+        var fresh = SecureChannel(role: .responder, identity: SigningKeyPair())
+        guard case let .send(frames) = try fresh.receive(first),
+              case let .established(_, finals) = try client.receive(frames[0]),
+              case .established = try fresh.receive(finals[0]) else { Issue.record("handshake failed"); return }
+        #expect(throws: WireError(.handshakeFailed, "the handshake is complete")) { try client.start() }
+        #expect(try fresh.receive(try client.seal([7])) == .message([7]))  // the transport is unaffected
+    }
+
     @Test func garbageHandshakeIsRefused() throws {
         var server = SecureChannel(role: .responder, identity: SigningKeyPair())
         #expect(throws: WireError.self) { try server.receive([1, 2, 3]) }
