@@ -138,9 +138,10 @@ struct Bench: ParsableCommand {
             return [figures.single, figures.windowed, figures.cpuPerMillion]
         }
         scenario("queue", [("offline queue: broker RSS with \(queuedEvents) queued (MiB)", .lower, 1),
+                           ("offline queue: of it anonymous (heap; MiB)", .lower, 1),
                            ("offline queue: replay events/s", .higher, 0)]) { broker in
             let figures = try settings.offlineQueue(broker)
-            return [Double(figures.resident) / 1_048_576, figures.replayRate]
+            return [Double(figures.resident) / 1_048_576, Double(figures.anonymous) / 1_048_576, figures.replayRate]
         }
         scenario("idle", [("\(idleConnections) idle connections: broker RSS per connection (KiB)", .lower, 1)]) { broker in
             [try settings.idleConnections(broker) / 1024]

@@ -94,10 +94,16 @@ final class BrokerProcess {
         return UInt16(bigEndian: address.sin_port)
     }
 
-    /// Resident memory of the broker in bytes (VmRSS).
-    var resident: Int {
+    /// Resident memory of the broker in bytes (VmRSS), file pages it maps included.
+    var resident: Int { statusBytes("VmRSS:") }
+
+    /// Resident anonymous memory of the broker in bytes (RssAnon): heap and stacks, which the
+    /// kernel cannot drop and read back the way it can the pages of a mapped file.
+    var anonymous: Int { statusBytes("RssAnon:") }
+
+    private func statusBytes(_ field: String) -> Int {
         let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
               let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
         return kilobytes * 1024
     }

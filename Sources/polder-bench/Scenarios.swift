@@ -105,9 +105,10 @@ struct Scenarios {
         return (singleRate, windowedRate, (broker.cpuSeconds - cpu) / Double(windowed.count) * 1e6)
     }
 
-    /// Queues `queuedEvents` for a durable subscriber that is away, reads the broker's RSS, then
-    /// measures the replay when the subscriber comes back (it acknowledges as its protocol asks).
-    func offlineQueue(_ broker: BrokerProcess) throws(BenchError) -> (resident: Int, replayRate: Double) {
+    /// Queues `queuedEvents` for a durable subscriber that is away, reads the broker's RSS (all of
+    /// it, and the anonymous part), then measures the replay when the subscriber comes back (it
+    /// acknowledges as its protocol asks).
+    func offlineQueue(_ broker: BrokerProcess) throws(BenchError) -> (resident: Int, anonymous: Int, replayRate: Double) {
         let deadline = Self.deadline(timeout)
         let driver = try broker.kind.driver(port: broker.port, run: "queue")
         let publisher = try leaveDurableSubscriber(driver)
@@ -123,7 +124,7 @@ struct Scenarios {
         }
         try filling.stop()
         usleep(500_000)
-        let resident = broker.resident
+        let resident = broker.resident, anonymous = broker.anonymous
 
         let start = Environment.monotonicNanoseconds()
         let subscriber = try driver.connect(.durableSubscriber, client: "durable")
@@ -136,7 +137,7 @@ struct Scenarios {
         }
         let rate = Double(queuedEvents) / Self.seconds(since: start)
         try replay.stop()
-        return (resident, rate)
+        return (resident, anonymous, rate)
     }
 
     /// Broker memory per connection: `idleConnections` clients connect and greet (for Polder the
