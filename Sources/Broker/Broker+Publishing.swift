@@ -19,7 +19,7 @@ extension Broker {
             return answer(request, refusing: problem, to: session)
         }
         let ticket = session.pendingPublishes.append(EdgeSession.PendingPublish(request: request, event: event), event: event)
-        // The rest of an open chain (at most 64 events) is still read, or its signed end never would be.
+        // The rest of an open chain (at most 256 events, 256 KiB) is still read, or its signed end never would be.
         if session.publishesInFlight >= configuration.maximumPendingPublishes && !session.isInChain { session.connection.pauseReading() }
         guard let ticket else { return }  // chained: its successor's check settles it
         verify(event) { [self, session] outcome in verified(ticket: ticket, outcome, on: session) }

@@ -13,8 +13,8 @@ public enum Limits {
     public static let maximumSequence = UInt64(Int64.max)
     /// Most chained (unsigned) events in a row before a signed one (§6.4).
     public static let maximumChainLength = 256
-    /// Most bytes the chained events of one run may total, encoded (§6.4): what a receiver holds
-    /// unverified for one open chain.
+    /// Most bytes the chained events of one run may total, encoded (§6.4): what a broker holds
+    /// unverified for one client's open chain.
     public static let maximumChainBytes = 256 * 1024
     /// Most direct dependencies one event may list.
     public static let maximumDependencies = 32

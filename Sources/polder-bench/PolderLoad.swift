@@ -6,7 +6,7 @@ import Wire
 /// Polder's own protocol for the load generator: the Noise handshake, then sealed edge messages.
 /// Events are encrypted and signed before the clock starts; every publish is acknowledged after
 /// the broker's fsync, so `acknowledged` changes nothing on the wire. Streamed events go as
-/// chains (one signature per 65 events, protocol §6.4), as a client publishing back to back does.
+/// chains (one signature per up to 257 events, protocol §6.4), as a client publishing back to back does.
 final class PolderDriver: LoadDriver {
     let port: UInt16
     let topic: TopicID

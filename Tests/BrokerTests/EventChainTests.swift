@@ -104,6 +104,38 @@ import Wire
         await broker.stop()
     }
 
+    /// Six events from `first` (the first following `previous`), each listing the one before; the
+    /// five chained ones total `maximumChainBytes + extra` encoded bytes, the sixth is signed.
+    func runAtTheByteLimit(_ topic: TestTopic, from first: UInt64, after previous: EventID?, extra: Int) throws -> [SignedEvent] {
+        let dependencyBytes = previous == nil ? 0 : 32
+        let overhead = try topic.event("", by: alice, sequence: first).encoded.count  // no dependency, empty text
+        let each = Limits.maximumChainBytes / 5
+        var lengths = [Int](repeating: each - overhead - 32, count: 5)
+        lengths[0] = Limits.maximumChainBytes - 4 * each + extra - overhead - dependencyBytes
+        lengths.append(10)
+        var run: [SignedEvent] = []
+        for (index, length) in lengths.enumerated() {
+            let dependencies = run.last.map { [$0.id] } ?? previous.map { [$0] } ?? []
+            let event = try topic.event(String(repeating: "a", count: length), by: alice, sequence: first + UInt64(index),
+                                        dependencies: dependencies)
+            run.append(index < 5 ? event.event.chained() : event)
+        }
+        #expect(run.prefix(5).reduce(0) { $0 + $1.encoded.count } == Limits.maximumChainBytes + extra)
+        return run
+    }
+
+    @Test func aChainOfExactlyTheByteLimitIsTakenAndOneByteMoreIsRefused() async throws {
+        let (broker, topic, publisher, subscriber, stream) = try await setUp()
+        let atLimit = try runAtTheByteLimit(topic, from: 1, after: nil, extra: 0)
+        #expect(try await publisher.publish(atLimit) == atLimit.map(\.id))
+        #expect(await collect(stream, count: 6).map(\.id) == atLimit.map(\.id))
+        let over = try runAtTheByteLimit(topic, from: 7, after: atLimit.last!.id, extra: 1)
+        try await expectRefused(over, broker: broker, stream: stream, bystander: subscriber)
+        #expect(await broker.statistics().eventsAccepted == 6)
+        publisher.close(); subscriber.close()
+        await broker.stop()
+    }
+
     @Test func aChainCutShortByADisconnectIsNotStored() async throws {
         let (broker, topic, publisher, subscriber, stream) = try await setUp()
         let chain = try topic.access(alice).makeChain(messages(3), firstSequence: 1, after: nil, time: 1)

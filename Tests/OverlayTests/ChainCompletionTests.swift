@@ -15,6 +15,7 @@ import Wire
         let chain = try SignedEvent.chain(events, signedBy: keys)  // 257th and 262nd signed
         let archive = MemoryArchive()
         archive.events = chain
+        #expect(archive.completingChains([chain[0]]).map(\.event.sequence) == Array(1...257))  // the longest run
         #expect(archive.completingChains([chain[2]]).map(\.event.sequence) == Array(3...257))
         #expect(archive.completingChains([chain[258], chain[259]]).map(\.event.sequence) == [259, 260, 261, 262])
         #expect(archive.completingChains([chain[256]]).map(\.event.sequence) == [257])  // signed: alone
