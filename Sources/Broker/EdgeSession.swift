@@ -47,10 +47,11 @@ final class EdgeSession {
             guard open.length < Limits.maximumChainLength else {
                 return "more than \(Limits.maximumChainLength) chained events in a row; at least every \(Limits.maximumChainLength + 1)th must be signed"
             }
-            guard open.bytes + event.encoded.count <= Limits.maximumChainBytes else {
-                return "chained events in a row may total at most \(Limits.maximumChainBytes) bytes; event \(event.id) would make \(open.bytes + event.encoded.count)"
+            let bytes = open.bytes + event.encoded.count
+            guard bytes <= Limits.maximumChainBytes else {
+                return "chained events in a row may total at most \(Limits.maximumChainBytes) bytes; event \(event.id) would make \(bytes)"
             }
-            openChain = (event, open.length + 1, open.bytes + event.encoded.count)
+            openChain = (event, open.length + 1, bytes)
         } else if event.isChained {
             openChain = (event, 1, event.encoded.count)
         }

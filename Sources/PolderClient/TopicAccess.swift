@@ -33,8 +33,8 @@ public struct TopicAccess: Sendable {
     /// Encrypts messages to be published back to back as a chain (protocol/README.md, §6.4): each
     /// event follows the one before it, and only the last and those the chain limits require (every
     /// 257th, or sooner for large events) are signed, which spares the publisher, its broker and
-    /// every reader most signature work. `after` is this identity's
-    /// previous event in the topic, if any; the first event follows it.
+    /// every reader most signature work. `after` is this identity's previous event in the topic,
+    /// if any; the first event follows it.
     public func makeChain(_ plaintexts: [[UInt8]], firstSequence: UInt64, after previous: EventID?, time: UInt64,
                           expiry: UInt64 = 0) throws(ClientError) -> [SignedEvent] {
         var events: [Event] = []

@@ -184,13 +184,11 @@ final class StoreWriter: @unchecked Sendable {
 
     /// Takes the next position of a topic's log for an event of `bytes`; returns it and the arrival time.
     private static func append(_ bytes: Int, to log: inout TopicLog, now: UInt64) -> (position: UInt64, arrival: UInt64) {
-        let arrival = max(now, log.lastArrival)
-        defer {
-            log.next += 1
-            log.bytes += UInt64(bytes)
-            log.lastArrival = arrival
-        }
-        return (log.next, arrival)
+        let taken = (position: log.next, arrival: max(now, log.lastArrival))
+        log.next += 1
+        log.bytes += UInt64(bytes)
+        log.lastArrival = taken.arrival
+        return taken
     }
 
     /// Removes the oldest events of `topic` while it exceeds its retention or they expired.

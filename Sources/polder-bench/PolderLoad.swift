@@ -76,8 +76,9 @@ final class PolderDriver: LoadDriver {
         let publishes = events.map { EdgeMessage.publish(request: UInt32(truncatingIfNeeded: $0.event.sequence), event: $0) }
         guard streamed else { return try publishes.map { (message) throws(BenchError) in try connection.sealed(message) } }
         // Back to back, a client's outbox seals what one loop turn queued together (protocol
-        // §4.16); here each signed chain segment goes as one batch. Its bytes ride with its first
-        // event, and the other events of the segment have none of their own.
+        // §4.16); here each signed chain segment is sealed together, in as many batch frames as it
+        // needs. Its bytes ride with its first event, and the other events of the segment have none
+        // of their own.
         var frames: [[UInt8]] = []
         frames.reserveCapacity(events.count)
         var start = 0
