@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds release binaries, installs the peer brokers (Mosquitto, NATS) from Debian when missing,
-# and runs the comparison; extra arguments go to polder-bench (see --help).
+# Builds release binaries (with the Swift standard library linked statically, as install.sh does),
+# installs the peer brokers (Mosquitto, NATS) from Debian when missing, and runs the comparison;
+# extra arguments go to polder-bench (see --help).
 # The peers run from polder-bench's own configurations on free loopback ports, never as the
 # system services: if this script installed them, it stops and disables those services again.
 set -euo pipefail
@@ -19,6 +20,6 @@ if ((${#peers[@]})); then
     for package in "${peers[@]}"; do $sudo systemctl disable --now "$package" 2>/dev/null || true; done
   fi
 fi
-swift build -c release --product polderd
-swift build -c release --product polder-bench
+swift build -c release --static-swift-stdlib --product polderd
+swift build -c release --static-swift-stdlib --product polder-bench
 exec .build/release/polder-bench "$@"

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source deploy/setup-debian.sh
-swift build -c release --product polderd
-swift build -c release --product polder
+swift build -c release --static-swift-stdlib --product polderd
+swift build -c release --static-swift-stdlib --product polder
 echo "polder: the CLI is at $(pwd)/.build/release/polder" >&2
 exec .build/release/polderd "$@"
