@@ -36,11 +36,16 @@ extension Broker {
     /// large) on the loop: a lone event, the usual case under light traffic, costs no hand-off to
     /// a thread and back (two wake-ups), and under load the loop's core verifies alongside the
     /// verifiers'. A loop busy with checks reads several frames per turn, which spreads them out.
+    /// Without verifier threads (one usable CPU) the loop checks them all.
     private func dispatchVerifications() {
         // Taken and cleared before any `done` runs: `done` may read on and ask for more checks,
         // which then arm their own dispatch (it runs in this same pass of the loop).
         let batch = verificationsThisTurn
         verificationsThisTurn.removeAll(keepingCapacity: true)
+        guard let verifiers else {
+            for request in batch { verifyOnTheLoop(request) }
+            return
+        }
         // A large event's check (hashing up to 64 KiB) would hold up every connection: workers only.
         let inline = batch.last.flatMap { $0.event.encoded.count <= Self.largestEventCheckedOnTheLoop ? $0 : nil }
         for request in inline == nil ? batch[...] : batch.dropLast() {
@@ -54,10 +59,13 @@ extension Broker {
                 loop.execute { bound.value(outcome, seconds) }
             }
         }
-        guard let inline else { return }
-        let (outcome, seconds) = Self.checkSignature(of: inline.event)
+        if let inline { verifyOnTheLoop(inline) }
+    }
+
+    private func verifyOnTheLoop(_ request: PendingVerification) {
+        let (outcome, seconds) = Self.checkSignature(of: request.event)
         statistics.signatureVerifySeconds.record(seconds)
-        inline.done(outcome)
+        request.done(outcome)
     }
 
     /// Events up to this size may be checked on the loop (tens of microseconds).

@@ -16,7 +16,8 @@ public final class Broker {
     public private(set) var configuration: BrokerConfiguration
     let loop: EventLoop
     let logger: Logger
-    let verifiers: WorkerPool
+    /// Threads that check signatures beside the loop; nil when the loop checks them all.
+    let verifiers: WorkerPool?
     let store: BrokerStore
     let noiseStaticKey = KeyAgreementKeyPair()
     let identityProof: IdentityProof
@@ -136,7 +137,11 @@ public final class Broker {
         self.configuration = configuration
         self.loop = loop
         self.logger = logger
-        do { verifiers = try WorkerPool(threads: configuration.verifierThreads) } catch { throw BrokerError("\(error)") }
+        let verifierThreads = Environment.usableCPUs > 1 ? configuration.verifierThreads : 0
+        do { verifiers = verifierThreads > 0 ? try WorkerPool(threads: verifierThreads) : nil } catch { throw BrokerError("\(error)") }
+        if verifierThreads < configuration.verifierThreads {
+            logger.notice("this broker may use one CPU only: it verifies every signature on its event loop, without verifier threads")
+        }
         identityProof = IdentityProof(identity: identity, noiseStaticKey: noiseStaticKey.publicKey)
         connectionOptions = Self.clientConnectionOptions(configuration)
         // Peers get a larger output allowance: a sync answer is up to 512 events.
@@ -153,7 +158,7 @@ public final class Broker {
                 handoff.deliver(outcome)
             }
         } catch {
-            verifiers.shutdown()
+            verifiers?.shutdown()
             throw BrokerError("cannot open the store: \(error.message)")
         }
         topics = TopicTable(contents: contents)
@@ -239,7 +244,7 @@ public final class Broker {
             session.close(afterSending: (.shuttingDown, "the broker is shutting down"))
         }
         saveDirtySessions()
-        verifiers.shutdown()
+        verifiers?.shutdown()
         let deadline = Environment.monotonicNanoseconds() + UInt64(configuration.shutdownGrace * 1e9)
         let timer = Timer(loop: loop, repeating: true) { [unowned self] in
             guard sessions.isEmpty || Environment.monotonicNanoseconds() >= deadline else { return }

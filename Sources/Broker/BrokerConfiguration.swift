@@ -6,7 +6,9 @@ public struct BrokerConfiguration: Sendable {
     public var listen = "127.0.0.1:7400"
     /// Where the broker keeps its identity and data.
     public var dataDirectory = "./polder-data"
-    /// Threads that verify signatures beside the event loop.
+    /// Threads that verify signatures beside the event loop; 0 verifies every signature on the
+    /// loop. A broker that may use one CPU only (`taskset`, a cgroup's cpuset) verifies on the
+    /// loop whatever is set: threads sharing the loop's CPU would add only wake-ups.
     public var verifierThreads = 2
     /// Queued output per client beyond which it is disconnected (a client that does not read
     /// even its answers). Deliveries stop long before, at `deliveryBuffer`.

@@ -11,8 +11,8 @@ extension Setting {
                   "Directory for the broker's identity and data."),
             .logLevel("log-level", flag: "log-level", .atReload,
                       "Log level: trace, debug, info, notice, warning, error or critical."),
-            .integer("verifier-threads", flag: "verifier-threads", \.broker.verifierThreads, range: 1...256, .atRestart,
-                     "Threads that verify signatures beside the event loop (which checks the last of each turn itself)."),
+            .integer("verifier-threads", flag: "verifier-threads", \.broker.verifierThreads, range: 0...256, .atRestart,
+                     "Threads that verify signatures beside the event loop (which checks the last of each turn itself); 0, or a broker that may use one CPU only, verifies all on the loop."),
 
             .integer("limits.max-connections", flag: "max-connections", \.broker.maximumConnections, range: 1...1_000_000, .atReload,
                      "Most clients connected at once; more are refused."),

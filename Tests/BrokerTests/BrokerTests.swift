@@ -10,9 +10,9 @@ import Wire
 
     /// A broker, a topic of Alice's that Bob reads, their clients, Bob's subscription and
     /// `count` events of Alice's, signed one by one.
-    func aliceToBob(events count: Int) async throws
+    func aliceToBob(events count: Int, verifierThreads: Int = 2) async throws
         -> (BrokerFixture, TestTopic, publisher: PolderClient, subscriber: PolderClient, Subscription, [SignedEvent]) {
-        let broker = try await BrokerFixture()
+        let broker = try await BrokerFixture { $0.verifierThreads = verifierThreads }
         let publisher = try await broker.connect(alice)
         let subscriber = try await broker.connect(bob)
         let topic = try await TestTopic(on: publisher, owner: alice, readers: [bob])
@@ -22,8 +22,9 @@ import Wire
         return (broker, topic, publisher, subscriber, stream, events)
     }
 
-    @Test func readersReceiveEncryptedEventsInPublishOrder() async throws {
-        let (broker, topic, publisher, subscriber, stream, events) = try await aliceToBob(events: 300)
+    /// With verifier threads and without them (every signature checked on the loop).
+    @Test(arguments: [2, 0]) func readersReceiveEncryptedEventsInPublishOrder(verifierThreads: Int) async throws {
+        let (broker, topic, publisher, subscriber, stream, events) = try await aliceToBob(events: 300, verifierThreads: verifierThreads)
         try await publisher.publish(events)  // pipelined: signatures checked in parallel, accepted in order
         let received = await collect(stream, count: 300)
         #expect(received.map(\.id) == events.map(\.id))
@@ -39,10 +40,10 @@ import Wire
     }
 
     /// Of the signatures one loop turn checks, the last is checked on the loop and the others on
-    /// the verifier threads: a forged one in either place refuses the connection, and exactly the
-    /// authentic events before it are accepted.
-    @Test(arguments: [2, 4]) func aForgedEventAmongOthersCheckedInOneTurn(forgedIndex: Int) async throws {
-        let (broker, _, publisher, subscriber, stream, signed) = try await aliceToBob(events: 5)
+    /// the verifier threads (or, without them, all on the loop): a forged one in either place
+    /// refuses the connection, and exactly the authentic events before it are accepted.
+    @Test(arguments: [2, 4], [2, 0]) func aForgedEventAmongOthersCheckedInOneTurn(forgedIndex: Int, verifierThreads: Int) async throws {
+        let (broker, _, publisher, subscriber, stream, signed) = try await aliceToBob(events: 5, verifierThreads: verifierThreads)
         var events = signed
         var forged = events[forgedIndex].encoded
         forged[forged.count - 1] ^= 1  // the signature's last byte

@@ -1,4 +1,5 @@
 import Foundation
+import Platform
 import Sodium
 import TestSupport
 import Testing
@@ -39,6 +40,28 @@ import Wire
         // The store was flushed and closed cleanly: a restart opens it.
         let again = try await broker.restarted()
         #expect(try await again.stop() == 0)
+    }
+
+    /// Pinned to one CPU, the broker starts no verifier threads (they would share the loop's CPU)
+    /// and checks every signature on its loop: publishes still go through, in order.
+    @Test func aBrokerPinnedToOneCPUVerifiesOnItsLoop() async throws {
+        let broker = try await Polderd(extraArguments: ["--verifier-threads", "2", "--log-level", "info"], cpus: "0")
+        #expect(broker.child.stderr.contains("may use one CPU only: it verifies every signature on its event loop"))
+        let threads = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(broker.child.process.processIdentifier)/task").count
+        let alice = try await User(), bob = try await User()
+        let create = try await polder(["topic", "create", "pinned", "--reader", bob.id], home: alice.home, broker: broker)
+        let topic = try #require(create.stdoutLines.first, "\(create.stderr)")
+        let lines = (1...200).map { "event \($0)" }
+        let published = try await polder(["pub", topic, "--stdin"], home: alice.home, broker: broker, stdin: lines.joined(separator: "\n") + "\n", seconds: 60)
+        #expect(published.process.terminationStatus == 0, "\(published.stderr)")
+        let read = try await polder(["sub", topic, "--since", "beginning", "--count", "200", "--timeout", "30"], home: bob.home, broker: broker, seconds: 60)
+        #expect(read.stdoutLines == lines)
+        let unpinned = try await Polderd(extraArguments: ["--verifier-threads", "2"])
+        let unpinnedThreads = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(unpinned.child.process.processIdentifier)/task").count
+        #expect(unpinnedThreads == threads + 2 || Environment.usableCPUs == 1, "\(threads) threads pinned, \(unpinnedThreads) not")
+        #expect(!unpinned.child.stderr.contains("may use one CPU only"))
+        #expect(try await unpinned.stop() == 0)
+        #expect(try await broker.stop() == 0)
     }
 
     @Test func sighupAppliesLimitsAndLogLevelAndNamesWhatNeedsARestart() async throws {

@@ -23,20 +23,20 @@ final class ChildProcess: @unchecked Sendable {
     let stdoutURL: URL
     let stderrURL: URL
 
-    /// - Parameter namespace: a network namespace to run in (through `ip netns exec`).
+    /// - Parameters:
+    ///   - namespace: a network namespace to run in (through `ip netns exec`).
+    ///   - cpus: the CPUs it may run on (through `taskset -c`).
     init(_ name: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil, in directory: URL,
-         binaryDirectory: URL = binaryDirectory, namespace: String? = nil) throws {
+         binaryDirectory: URL = binaryDirectory, namespace: String? = nil, cpus: String? = nil) throws {
         let binary = binaryDirectory.appendingPathComponent(name)
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw ProcessError(description: "\(binary.path) is missing: run 'swift build' before the tests")
         }
-        if let namespace {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            process.arguments = ["netns", "exec", namespace, binary.path] + arguments
-        } else {
-            process.executableURL = binary
-            process.arguments = arguments
-        }
+        var command = [binary.path] + arguments
+        if let cpus { command = ["/usr/bin/taskset", "-c", cpus] + command }
+        if let namespace { command = ["/usr/sbin/ip", "netns", "exec", namespace] + command }
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment
         env["HOME"] = directory.path
@@ -115,14 +115,15 @@ final class Polderd: @unchecked Sendable {
     let httpAddress: String?
 
     /// Starts a broker; pass the `directory` of an earlier one to restart it on the same data.
+    /// `cpus` pins it (`taskset -c`).
     init(extraArguments: [String] = [], directory: URL? = nil, dataDirectory: URL? = nil, namespace: String? = nil,
-         environment: [String: String] = [:]) async throws {
+         environment: [String: String] = [:], cpus: String? = nil) async throws {
         self.directory = directory ?? temporaryDirectory()
         self.dataDirectory = dataDirectory ?? self.directory.appendingPathComponent("data")
         self.namespace = namespace
         arguments = extraArguments
         child = try ChildProcess("polderd", ["--listen", "127.0.0.1:0", "--data-dir", self.dataDirectory.path] + extraArguments,
-                                 environment: environment, in: self.directory, namespace: namespace)
+                                 environment: environment, in: self.directory, namespace: namespace, cpus: cpus)
         try await child.waitForStderr("listening on ")
         let line = child.stderr.split(separator: "\n").first { $0.contains("listening on ") }!
         address = String(line.split(separator: " ").last!)

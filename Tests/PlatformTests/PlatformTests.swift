@@ -47,6 +47,12 @@ import Glibc
         #expect(Environment.wallClockMilliseconds() > 1_700_000_000_000)
         #expect(Environment.value("POLDER_SURELY_UNSET_VARIABLE") == nil)
     }
+
+    /// What `taskset` or a cpuset allows: at least one CPU, at most those online (a broker pinned
+    /// to one CPU is tested in the integration tests, as a process under `taskset`).
+    @Test func usableCPUsAreWithinTheOnlineOnes() {
+        #expect(Environment.usableCPUs >= 1 && Environment.usableCPUs <= sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    }
 }
 
 @Suite struct ThreadingTests {
