@@ -23,6 +23,8 @@ func newTopic() -> TopicID { SigningKeyPair().publicKey }
 /// An archive in memory, filled by whatever the test delivers.
 final class MemoryArchive: EventArchive {
     var events: [SignedEvent] = []
+    /// Events handed out by `events(topic:publisher:from:through:limit:)`, to bound what an answer reads.
+    var eventsRead = 0
 
     func contains(topic: TopicID, id: EventID) -> Bool { events.contains { $0.id == id } }
     func event(topic: TopicID, id: EventID) -> SignedEvent? { events.first { $0.id == id } }
@@ -30,8 +32,10 @@ final class MemoryArchive: EventArchive {
         events.first { $0.event.topic == topic && $0.event.publisher == publisher && $0.event.sequence == sequence }?.id
     }
     func events(topic: TopicID, publisher: PeerID, from: UInt64, through: UInt64, limit: Int) -> [SignedEvent] {
-        Array(events.filter { $0.event.topic == topic && $0.event.publisher == publisher && (from...through).contains($0.event.sequence) }
+        let found = Array(events.filter { $0.event.topic == topic && $0.event.publisher == publisher && (from...through).contains($0.event.sequence) }
             .sorted { $0.event.sequence < $1.event.sequence }.prefix(limit))
+        eventsRead += found.count
+        return found
     }
     func floor(topic: TopicID, publisher: PeerID) -> UInt64? {
         events.filter { $0.event.topic == topic && $0.event.publisher == publisher }.map(\.event.sequence).min()
