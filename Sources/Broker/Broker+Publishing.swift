@@ -36,7 +36,8 @@ extension Broker {
     /// large) on the loop: a lone event, the usual case under light traffic, costs no hand-off to
     /// a thread and back (two wake-ups), and under load the loop's core verifies alongside the
     /// verifiers'. A loop busy with checks reads several frames per turn, which spreads them out.
-    /// Without verifier threads (one usable CPU) the loop checks them all.
+    /// Without verifier threads (one usable CPU, or `verifierThreads` 0) the loop checks them all,
+    /// large ones too: there is no other thread to hand them to.
     private func dispatchVerifications() {
         // Taken and cleared before any `done` runs: `done` may read on and ask for more checks,
         // which then arm their own dispatch (it runs in this same pass of the loop).
@@ -46,7 +47,7 @@ extension Broker {
             for request in batch { verifyOnTheLoop(request) }
             return
         }
-        // A large event's check (hashing up to 64 KiB) would hold up every connection: workers only.
+        // A large event's check (hashing up to 64 KiB) would hold up every connection: to the workers.
         let inline = batch.last.flatMap { $0.event.encoded.count <= Self.largestEventCheckedOnTheLoop ? $0 : nil }
         for request in inline == nil ? batch[...] : batch.dropLast() {
             let bound = LoopBound({ [unowned self] (outcome: Result<Void, WireError>, seconds: Double) in

@@ -8,8 +8,9 @@ import Wire
 
 /// The broker core: accepts edge clients, authenticates them, checks and stores events, and
 /// delivers them to subscribers, live or from the store. Everything here runs on one event loop
-/// thread; signature checks run on a `WorkerPool` (the last of each loop turn on the loop itself)
-/// and store commits on the store's writer thread, and both come back through `EventLoop.execute`.
+/// thread; signature checks run on a `WorkerPool` (the last of each loop turn on the loop itself;
+/// all of them there when the broker may use one CPU only) and store commits on the store's writer
+/// thread, and both come back through `EventLoop.execute`.
 public final class Broker {
     public let identity: SigningKeyPair
     /// What the broker runs with; `reconfigure` changes the parts that may change at run time.

@@ -14,12 +14,13 @@ public protocol EventArchive {
 }
 
 extension EventArchive {
-    /// `events` with, after each chained event whose successor does not follow it in the list, the
-    /// successors up to the signed event that ends its chain (protocol/README.md, §6.4): a chained
-    /// event sent on its own cannot be authenticated by the peer that asked for it. Each event
-    /// goes once, and a tail that reaches an event already going stops there: what follows that
-    /// one is already on its way.
-    func completingChains(_ events: [SignedEvent]) -> [SignedEvent] {
+    /// `events` in sequence order per publisher with, after each chained event whose successor does
+    /// not follow it, the successors up to the signed event that ends its chain (protocol/README.md,
+    /// §6.4): a chained event sent on its own cannot be authenticated by the peer that asked for it.
+    /// Each event goes once, and a tail that reaches an event already going stops there: what
+    /// follows that one is already on its way, after it.
+    func completingChains(_ listed: [SignedEvent]) -> [SignedEvent] {
+        let events = Self.inSequenceOrder(listed)
         var result: [SignedEvent] = []
         result.reserveCapacity(events.count)
         var going = Set<EventID>()
@@ -29,6 +30,22 @@ extension EventArchive {
             appendChainTail(after: event, to: &result, going: &going)
         }
         return result
+    }
+
+    /// `events` grouped by topic and publisher (in order of first appearance), each group ascending
+    /// by sequence: a tail then never reaches back to an event sent before it. Usually already so.
+    private static func inSequenceOrder(_ events: [SignedEvent]) -> [SignedEvent] {
+        let ordered = zip(events, events.dropFirst()).allSatisfy { earlier, later in
+            earlier.event.topic != later.event.topic || earlier.event.publisher != later.event.publisher
+                || earlier.event.sequence < later.event.sequence
+        }
+        guard !ordered else { return events }
+        var groups: [PublisherStream: Int] = [:]
+        for event in events where groups[PublisherStream(event)] == nil { groups[PublisherStream(event)] = groups.count }
+        return events.sorted { a, b in
+            let (groupA, groupB) = (groups[PublisherStream(a)]!, groups[PublisherStream(b)]!)
+            return groupA != groupB ? groupA < groupB : a.event.sequence < b.event.sequence
+        }
     }
 
     /// Appends the kept successors of chained `event` up to its chain's signed end, read a few at
@@ -49,5 +66,16 @@ extension EventArchive {
             }
             guard next > through else { return }  // fewer than asked for: the kept events end here
         }
+    }
+}
+
+/// One publisher's events on one topic.
+private struct PublisherStream: Hashable {
+    let topic: TopicID
+    let publisher: PeerID
+
+    init(_ event: SignedEvent) {
+        topic = event.event.topic
+        publisher = event.event.publisher
     }
 }

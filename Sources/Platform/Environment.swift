@@ -26,16 +26,22 @@ public enum Environment {
     }
 
     /// CPUs the calling thread may run on (its affinity mask, as `taskset` or a cgroup's cpuset
-    /// sets it), at least 1; the online CPUs when the kernel does not say.
+    /// sets it, among those online), at least 1. CPU quotas (`cpu.max`) do not count here.
     public static var usableCPUs: Int {
-        // `Cpus_allowed:` is the mask in hexadecimal, in comma-separated groups of 32 bits.
-        if let status = try? FileSystem.readText("/proc/thread-self/status"),
-           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) {
-            let digits = line.dropFirst("Cpus_allowed:".count).filter(\.isHexDigit)
-            let count = digits.reduce(0) { $0 + ($1.hexDigitValue ?? 0).nonzeroBitCount }
-            if count > 0 { return count }
+        let online = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        guard let status = try? FileSystem.readText("/proc/thread-self/status"), let allowed = cpuCount(allowedIn: status) else {
+            return online
         }
-        return max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        // The mask may name CPUs that are possible but offline.
+        return max(1, min(allowed, online))
+    }
+
+    /// The CPUs a `/proc/…/status` text allows: the bits set in its `Cpus_allowed:` mask
+    /// (hexadecimal, in comma-separated groups of 32 bits); nil without that line or bits.
+    public static func cpuCount(allowedIn status: String) -> Int? {
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else { return nil }
+        let count = line.dropFirst("Cpus_allowed:".count).reduce(0) { $0 + ($1.hexDigitValue ?? 0).nonzeroBitCount }
+        return count > 0 ? count : nil
     }
 
     /// Milliseconds since the Unix epoch, for event timestamps.

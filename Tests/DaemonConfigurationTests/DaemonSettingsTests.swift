@@ -133,6 +133,9 @@ import Testing
             try CommandLineSettings.parse(["--listen"])
         }
         #expect(throws: ConfigurationError.self) { try DaemonSettings.resolve(file: nil, commandLine: ["--max-connections", "0"]) }
+        #expect(throws: ConfigurationError.self) { try DaemonSettings.resolve(file: nil, commandLine: ["--verifier-threads", "-1"]) }
+        // No verifier threads: every signature is checked on the event loop.
+        #expect((try? DaemonSettings.resolve(file: nil, commandLine: ["--verifier-threads", "0"]))?.broker.verifierThreads == 0)
         #expect(throws: ConfigurationError.self) { try DaemonSettings.resolve(file: "/nonexistent/polderd.toml", commandLine: []) }
     }
 

@@ -45,7 +45,11 @@ import Wire
     /// Pinned to one CPU, the broker starts no verifier threads (they would share the loop's CPU)
     /// and checks every signature on its loop: publishes still go through, in order.
     @Test func aBrokerPinnedToOneCPUVerifiesOnItsLoop() async throws {
-        let broker = try await Polderd(extraArguments: ["--verifier-threads", "2", "--log-level", "info"], cpus: "0")
+        // The first CPU this test may use itself (a cpuset need not hold CPU 0).
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let list = try #require(status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") })
+        let cpu = String(list.dropFirst("Cpus_allowed_list:".count).drop { $0 == "\t" || $0 == " " }.prefix { $0.isNumber })
+        let broker = try await Polderd(extraArguments: ["--verifier-threads", "2", "--log-level", "info"], cpus: cpu)
         #expect(broker.child.stderr.contains("may use one CPU only: it verifies every signature on its event loop"))
         let threads = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(broker.child.process.processIdentifier)/task").count
         let alice = try await User(), bob = try await User()
@@ -58,7 +62,7 @@ import Wire
         #expect(read.stdoutLines == lines)
         let unpinned = try await Polderd(extraArguments: ["--verifier-threads", "2"])
         let unpinnedThreads = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(unpinned.child.process.processIdentifier)/task").count
-        #expect(unpinnedThreads == threads + 2 || Environment.usableCPUs == 1, "\(threads) threads pinned, \(unpinnedThreads) not")
+        #expect(unpinnedThreads >= threads + 2 || Environment.usableCPUs == 1, "\(threads) threads pinned, \(unpinnedThreads) not")
         #expect(!unpinned.child.stderr.contains("may use one CPU only"))
         #expect(try await unpinned.stop() == 0)
         #expect(try await broker.stop() == 0)

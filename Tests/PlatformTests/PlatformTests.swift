@@ -48,8 +48,18 @@ import Glibc
         #expect(Environment.value("POLDER_SURELY_UNSET_VARIABLE") == nil)
     }
 
-    /// What `taskset` or a cpuset allows: at least one CPU, at most those online (a broker pinned
-    /// to one CPU is tested in the integration tests, as a process under `taskset`).
+    /// The affinity mask in a status text: every group of 32 bits counts, the list form does not.
+    @Test func cpuCountReadsTheWholeAffinityMask() {
+        #expect(Environment.cpuCount(allowedIn: "Name:\tpolderd\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\n") == 2)
+        #expect(Environment.cpuCount(allowedIn: "Cpus_allowed:\tffffffff,00000001\n") == 33)
+        #expect(Environment.cpuCount(allowedIn: "Cpus_allowed:\t00000000,00000004") == 1)
+        #expect(Environment.cpuCount(allowedIn: "Cpus_allowed:\t0\n") == nil)
+        #expect(Environment.cpuCount(allowedIn: "Cpus_allowed_list:\t0-3\n") == nil)
+        #expect(Environment.cpuCount(allowedIn: "") == nil)
+    }
+
+    /// This process's own count: between one and the CPUs online (a broker pinned to one CPU is
+    /// tested in the integration tests, as a process under `taskset`).
     @Test func usableCPUsAreWithinTheOnlineOnes() {
         #expect(Environment.usableCPUs >= 1 && Environment.usableCPUs <= sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     }
