@@ -11,5 +11,5 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq systemd >/dev/null || echo "polder: systemd not installed; the unit check is skipped" >&2
 fi
 swift build --build-tests   # the integration tests run the polderd and polder binaries built here
-swift build -c release --static-swift-stdlib --product polder-sim   # the simulator tests need it optimised
+swift build -c release --product polder-sim   # the simulator tests need it optimised
 swift test --skip-build "$@"
