@@ -41,11 +41,13 @@ extension EventArchive {
         }
         guard !ordered else { return events }
         var groups: [PublisherStream: Int] = [:]
-        for event in events where groups[PublisherStream(event)] == nil { groups[PublisherStream(event)] = groups.count }
-        return events.sorted { a, b in
-            let (groupA, groupB) = (groups[PublisherStream(a)]!, groups[PublisherStream(b)]!)
-            return groupA != groupB ? groupA < groupB : a.event.sequence < b.event.sequence
+        let keyed = events.map { event in
+            let stream = PublisherStream(event)
+            let group = groups[stream] ?? groups.count
+            groups[stream] = group
+            return (group: group, sequence: event.event.sequence, event: event)
         }
+        return keyed.sorted { ($0.group, $0.sequence) < ($1.group, $1.sequence) }.map(\.event)
     }
 
     /// Appends the kept successors of chained `event` up to its chain's signed end, read a few at

@@ -51,7 +51,10 @@ import Wire
         let cpu = String(list.dropFirst("Cpus_allowed_list:".count).drop { $0 == "\t" || $0 == " " }.prefix { $0.isNumber })
         let broker = try await Polderd(extraArguments: ["--verifier-threads", "2", "--log-level", "info"], cpus: cpu)
         #expect(broker.child.stderr.contains("may use one CPU only: it verifies every signature on its event loop"))
-        let threads = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(broker.child.process.processIdentifier)/task").count
+        func threadCount(_ broker: Polderd) throws -> Int {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/\(broker.child.process.processIdentifier)/task").count
+        }
+        let threads = try threadCount(broker)
         let alice = try await User(), bob = try await User()
         let create = try await polder(["topic", "create", "pinned", "--reader", bob.id], home: alice.home, broker: broker)
         let topic = try #require(create.stdoutLines.first, "\(create.stderr)")
@@ -61,7 +64,7 @@ import Wire
         let read = try await polder(["sub", topic, "--since", "beginning", "--count", "200", "--timeout", "30"], home: bob.home, broker: broker, seconds: 60)
         #expect(read.stdoutLines == lines)
         let unpinned = try await Polderd(extraArguments: ["--verifier-threads", "2"])
-        let unpinnedThreads = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(unpinned.child.process.processIdentifier)/task").count
+        let unpinnedThreads = try threadCount(unpinned)
         #expect(unpinnedThreads >= threads + 2 || Environment.usableCPUs == 1, "\(threads) threads pinned, \(unpinnedThreads) not")
         #expect(!unpinned.child.stderr.contains("may use one CPU only"))
         #expect(try await unpinned.stop() == 0)
