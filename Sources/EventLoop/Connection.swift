@@ -4,13 +4,17 @@ import Platform
 import Glibc
 #endif
 
-/// A TCP connection on an event loop (a libevent bufferevent) that exchanges length-prefixed frames:
-/// a 4-byte big-endian length, then that many bytes. A length over `maximumFrameLength` is refused
-/// from the 4-byte prefix alone, before anything is buffered for it.
+/// A TCP connection on an event loop that exchanges length-prefixed frames: a 4-byte big-endian
+/// length, then that many bytes. A length over `maximumFrameLength` is refused from the 4-byte
+/// prefix alone, before anything is buffered for it.
 ///
-/// Back-pressure: reading pauses while unprocessed input exceeds the read high-water mark, and
-/// `onOutputOverflow` fires when queued output passes `outputLimit` (a peer that does not read).
-/// Use it on its loop thread only.
+/// Input is read into the loop's shared read buffer and handed on frame by frame; the connection
+/// keeps bytes of its own only for a frame not yet complete (or frames held back while reading is
+/// paused). Output is queued and written once the loop turn's callbacks have run, in as few writes
+/// as the socket takes. An idle connection holds no buffer at all.
+///
+/// Back-pressure: `onOutputOverflow` fires when queued output passes `outputLimit` (a peer that
+/// does not read). Use it on its loop thread only.
 public final class Connection {
     /// Why a connection ended.
     public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
@@ -33,45 +37,39 @@ public final class Connection {
         public var maximumFrameLength: Int
         /// Queued output beyond this calls `onOutputOverflow`.
         public var outputLimit: Int
-        /// Reading pauses while this much input is unprocessed.
-        public var readHighWaterMark: Int
-        /// `onDrained` fires when queued output falls to this many bytes.
+        /// `onDrained` fires when a write leaves at most this many bytes queued.
         public var writeLowWaterMark: Int
         /// Frames per second taken from the peer (0: no limit); faster input waits in the socket.
         public var maximumFrameRate: Int
 
-        public init(maximumFrameLength: Int, outputLimit: Int = 8 << 20, readHighWaterMark: Int = 256 << 10, writeLowWaterMark: Int = 0,
-                    maximumFrameRate: Int = 0) {
+        public init(maximumFrameLength: Int, outputLimit: Int = 8 << 20, writeLowWaterMark: Int = 0, maximumFrameRate: Int = 0) {
             self.maximumFrameLength = maximumFrameLength
             self.outputLimit = outputLimit
-            self.readHighWaterMark = max(readHighWaterMark, maximumFrameLength + 4)
             self.writeLowWaterMark = writeLowWaterMark
             self.maximumFrameRate = maximumFrameRate
         }
     }
 
-    private var bufferEvent: OpaquePointer?
+    /// The socket; -1 once closed.
+    private var socket: Int32
+    private var readEvent: OpaquePointer?
+    private var readEventAdded = false
+    /// Made when first needed: for a connect, or output the socket would not take at once.
+    private var writeEvent: OpaquePointer?
+    private var writeEventAdded = false
+    /// Received bytes not yet handed on: the start of a frame, or frames held back.
+    private var input: [UInt8] = []
+    /// Framed output; its first `outputWritten` bytes are already written.
+    private var output: [UInt8] = []
+    private var outputWritten = 0
+    private var flushScheduled = false
     private let options: Options
     private var connectHandler: ((EventLoopError?) -> Void)?
     private var closing = false
-    /// The peer's address.
-    public let peer: SocketAddress
-
-    /// Called with each complete frame body.
-    public var onFrame: ([UInt8]) -> Void = { _ in }
-    /// Called once when the connection ends, however it ends (not after `close()`).
-    public var onClose: (CloseReason) -> Void = { _ in }
-    /// Called when queued output exceeds `outputLimit`.
-    public var onOutputOverflow: () -> Void = {}
-    /// Called when queued output has fallen to the write low-water mark.
-    public var onDrained: () -> Void = {}
-    /// Called when a frame's length prefix exceeds the limit; reading has stopped. The owner may
-    /// send an error and `closeAfterFlush()`; by default the connection closes.
-    public lazy var onFrameTooLarge: (_ length: Int) -> Void = { [unowned self] length in
-        finish(.frameTooLarge(length: length, limit: options.maximumFrameLength))
-    }
     private var readingStopped = false
     private var readingPaused = false
+    /// The peer's address.
+    public let peer: SocketAddress
     /// The loop the connection belongs to.
     public let loop: EventLoop
     /// Paces input to `maximumFrameRate`; nil without a limit.
@@ -82,14 +80,30 @@ public final class Connection {
     /// When a frame last arrived (monotonic nanoseconds; the connection's creation before that).
     public private(set) var lastReceived = Environment.monotonicNanoseconds()
 
+    /// Called with each complete frame body.
+    public var onFrame: ([UInt8]) -> Void = { _ in }
+    /// Called once when the connection ends, however it ends (not after `close()`).
+    public var onClose: (CloseReason) -> Void = { _ in }
+    /// Called when queued output exceeds `outputLimit`.
+    public var onOutputOverflow: () -> Void = {}
+    /// Called when a write has left at most the write low-water mark queued.
+    public var onDrained: () -> Void = {}
+    /// Called when a frame's length prefix exceeds the limit; reading has stopped. The owner may
+    /// send an error and `closeAfterFlush()`; by default the connection closes.
+    public lazy var onFrameTooLarge: (_ length: Int) -> Void = { [unowned self] length in
+        finish(.frameTooLarge(length: length, limit: options.maximumFrameLength))
+    }
+
     /// Wraps an accepted socket.
     public init(loop: EventLoop, socket: Int32, peer: SocketAddress, options: Options) {
         self.options = options
         self.peer = peer
         self.loop = loop
-        setNoDelay(socket)
-        bufferEvent = bufferevent_socket_new(loop.base, socket, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue))
+        self.socket = socket
+        _ = evutil_make_socket_nonblocking(socket)
+        Self.setNoDelay(socket)
         configure()
+        updateReadEvent()
     }
 
     /// Connects to `address`; `completion` gets nil once connected, or the error.
@@ -99,10 +113,16 @@ public final class Connection {
         self.peer = address
         self.loop = loop
         connectHandler = completion
-        bufferEvent = bufferevent_socket_new(loop.base, -1, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue))
-        configure()
-        let status = address.withSockaddr { bufferevent_socket_connect(bufferEvent, $0, Int32($1)) }
-        if status != 0 {
+        socket = Glibc.socket(Int32(address.family), Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        var status: Int32 = -1
+        if socket >= 0 {
+            Self.setNoDelay(socket)
+            configure()
+            status = address.withSockaddr { Glibc.connect(socket, $0, $1) }
+        }
+        if status == 0 || errno == EINPROGRESS {
+            setWriteEvent(added: true)  // writable once the connect has finished, either way
+        } else {
             let message = "cannot connect to \(address): \(String(cString: strerror(errno)))"
             let connection = LoopBound(self, loop: loop)
             loop.execute { connection.value.failConnect(message) }
@@ -110,7 +130,7 @@ public final class Connection {
     }
 
     deinit {
-        if let bufferEvent { bufferevent_free(bufferEvent) }
+        close()
     }
 
     private func configure() {
@@ -118,69 +138,74 @@ public final class Connection {
             let rate = Double(options.maximumFrameRate)
             rateLimit = TokenBucket(rate: rate, burst: max(rate / 10, 64), now: lastReceived)
         }
-        let context = Unmanaged.passUnretained(self).toOpaque()
-        bufferevent_setcb(bufferEvent, readCallback, writeCallback, eventCallback, context)
-        bufferevent_setwatermark(bufferEvent, Int16(EV_READ), 0, options.readHighWaterMark)
-        bufferevent_setwatermark(bufferEvent, Int16(EV_WRITE), options.writeLowWaterMark, 0)
-        bufferevent_set_max_single_write(bufferEvent, Self.largestWrite)
-        bufferevent_enable(bufferEvent, Int16(EV_READ | EV_WRITE))
+        readEvent = event_new(loop.base, socket, Int16(EV_READ | EV_PERSIST), readCallback, Unmanaged.passUnretained(self).toOpaque())
     }
 
-    private func setNoDelay(_ socket: Int32) {
+    private static func setNoDelay(_ socket: Int32) {
         var one: Int32 = 1
         setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
-    public var isOpen: Bool { bufferEvent != nil && !closing }
+    public var isOpen: Bool { socket >= 0 && !closing }
 
     /// The largest frame this connection takes (fixed when it was created).
     public var maximumFrameLength: Int { options.maximumFrameLength }
 
     /// Bytes queued for sending.
-    public var queuedOutput: Int {
-        guard let bufferEvent else { return 0 }
-        return evbuffer_get_length(bufferevent_get_output(bufferEvent))
-    }
+    public var queuedOutput: Int { output.count - outputWritten }
 
-    /// Queues one frame.
+    /// Bytes of buffer space the connection holds (for tests: none when idle).
+    var bufferCapacity: Int { input.capacity + output.capacity }
+
+    /// Queues one frame; it is written once the current loop turn's callbacks have run.
     public func send(frame body: [UInt8]) {
-        guard let bufferEvent, !closing else { return }
-        let output = bufferevent_get_output(bufferEvent)
-        var prefix = UInt32(body.count).bigEndian
-        evbuffer_add(output, &prefix, 4)
-        body.withUnsafeBytes { _ = evbuffer_add(output, $0.baseAddress, $0.count) }
+        guard socket >= 0, !closing else { return }
+        let length = UInt32(body.count)
+        output.append(UInt8(truncatingIfNeeded: length >> 24))
+        output.append(UInt8(truncatingIfNeeded: length >> 16))
+        output.append(UInt8(truncatingIfNeeded: length >> 8))
+        output.append(UInt8(truncatingIfNeeded: length))
+        output.append(contentsOf: body)
         if let traffic {
             traffic.bytesSent &+= UInt64(4 + body.count)
             traffic.framesSent &+= 1
         }
-        if evbuffer_get_length(output) > options.outputLimit { onOutputOverflow() }
+        // While the write event waits for room in the socket, writing sooner would find none.
+        if !flushScheduled && !writeEventAdded {
+            flushScheduled = true
+            loop.flushAfterCurrentCallbacks(self)
+        }
+        if queuedOutput > options.outputLimit { onOutputOverflow() }
     }
 
-    /// Closes at once; `onClose` is not called.
+    /// Closes at once, dropping output not yet written; `onClose` is not called.
     public func close() {
-        if let bufferEvent {
-            // libevent closes the socket when it finalizes the bufferevent, from a later loop
-            // iteration, which never comes once a client stops its loop: the peer would not see
-            // the end. Shutting the socket down now sends it (after what the kernel still holds).
-            let socket = bufferevent_getfd(bufferEvent)
-            if socket >= 0 { _ = Glibc.shutdown(socket, Int32(SHUT_RDWR)) }
-            bufferevent_free(bufferEvent)
-        }
-        bufferEvent = nil
+        guard socket >= 0 else { return }
+        if let readEvent { event_free(readEvent) }
+        if let writeEvent { event_free(writeEvent) }
+        readEvent = nil
+        writeEvent = nil
+        readEventAdded = false
+        writeEventAdded = false
+        Glibc.close(socket)
+        socket = -1
+        input = []
+        output = []
+        outputWritten = 0
         throttleTimer?.cancel()
         throttleTimer = nil
     }
 
     /// Stops reading, sends what is queued, then closes and calls `onClose(.closedLocally)`.
     public func closeAfterFlush() {
-        guard let bufferEvent, !closing else { return }
+        guard socket >= 0, !closing else { return }
         closing = true
-        bufferevent_disable(bufferEvent, Int16(EV_READ))
+        updateReadEvent()
         if queuedOutput == 0 { finish(.closedLocally) }
     }
 
     private func finish(_ reason: CloseReason) {
-        guard bufferEvent != nil else { return }
+        guard socket >= 0 else { return }
         close()
         onClose(reason)
     }
@@ -196,123 +221,17 @@ public final class Connection {
     /// Stops taking input (back-pressure on a peer that sends faster than it is served) until
     /// `resumeReading`.
     public func pauseReading() {
-        guard let bufferEvent, !readingPaused else { return }
+        guard socket >= 0, !readingPaused else { return }
         readingPaused = true
-        bufferevent_disable(bufferEvent, Int16(EV_READ))
+        updateReadEvent()
     }
 
     public func resumeReading() {
-        guard let bufferEvent, readingPaused else { return }
+        guard socket >= 0, readingPaused else { return }
         readingPaused = false
-        guard !readingStopped, !closing, throttleTimer == nil else { return }
-        bufferevent_enable(bufferEvent, Int16(EV_READ))
-        readable()  // frames already buffered get no new read event
-    }
-
-    /// Called by libevent after it read from the socket: libevent 2.1 reads at most 4 KiB per
-    /// readable event, so a busy peer's input cost a loop pass, an ioctl and a read per 4 KiB.
-    /// Reads what else the socket holds (up to 63 KiB and the read high-water mark) in one more
-    /// call, then takes the frames. An end of stream or error found here is left for libevent's
-    /// next read, which reports it.
-    fileprivate func socketReadable() {
-        readRestOfSocket()
-        readable()
-    }
-
-    /// Input left unprocessed (a partial frame) when `readable` last returned: what libevent
-    /// just read is the input beyond it.
-    private var inputLeft = 0
-    /// Reads `readRestOfSocket` made (for tests: that the path runs).
-    private(set) var readsPastLibevent = 0
-
-    private func readRestOfSocket() {
-        guard let bufferEvent, !closing else { return }
-        let input = bufferevent_get_input(bufferEvent)
-        let buffered = evbuffer_get_length(input)
-        // libevent read less than its 4 KiB: its read emptied the socket.
-        guard buffered - min(inputLeft, buffered) >= 4096 else { return }
-        let socket = bufferevent_getfd(bufferEvent)
-        // Asked first so that no buffer space is set aside for bytes that are not there (an
-        // idle or trickling connection keeps no 64 KiB chunk).
-        var waiting: Int32 = 0
-        guard withUnsafeMutablePointer(to: &waiting, { ioctl(socket, UInt(FIONREAD), $0) }) == 0 else { return }
-        let wanted = min(Int(waiting), options.readHighWaterMark - buffered, Self.largestRead)
-        guard wanted > 0 else { return }
-        // A socket bufferevent keeps its input's end frozen except while libevent itself reads.
-        evbuffer_unfreeze(input, 0)
-        let lost = Self.read(socket, wanted, into: input)
-        evbuffer_freeze(input, 0)
-        readsPastLibevent += 1
-        // Out of the socket but not in the buffer: the stream is broken.
-        if lost > 0 { finish(.error("cannot add \(lost) bytes read to the input buffer")) }
-    }
-
-    /// Reads up to `wanted` bytes from `socket` into `input`'s free space; returns how many
-    /// bytes were read but could not be committed (0 when all went well).
-    private static func read(_ socket: Int32, _ wanted: Int, into input: OpaquePointer?) -> Int {
-        var extents = (iovec(), iovec())
-        return withUnsafeMutablePointer(to: &extents) { pair in
-            pair.withMemoryRebound(to: iovec.self, capacity: 2) { extents in
-                let count = Int(evbuffer_reserve_space(input, wanted, extents, 2))
-                guard count > 0 else { return 0 }
-                // The extents may hold more than asked for.
-                extents[0].iov_len = min(extents[0].iov_len, wanted)
-                if count == 2 { extents[1].iov_len = min(extents[1].iov_len, wanted - extents[0].iov_len) }
-                let read = readv(socket, extents, Int32(count))
-                guard read > 0 else { return 0 }
-                var left = read
-                var used = 0
-                while left > 0 {
-                    extents[used].iov_len = min(extents[used].iov_len, left)
-                    left -= extents[used].iov_len
-                    used += 1
-                }
-                return evbuffer_commit_space(input, extents, Int32(used)) == 0 ? 0 : read
-            }
-        }
-    }
-
-    /// The most one `readRestOfSocket` takes: with libevent's chunk header, the chunk fits 64 KiB
-    /// (libevent rounds chunk sizes up to a power of two).
-    private static let largestRead = 63 << 10
-    /// The most libevent writes in one call when the socket is writable (its default, 16 KiB,
-    /// made a subscriber's stream of deliveries a loop pass and a writev per 16 KiB).
-    private static let largestWrite = 256 << 10
-
-    fileprivate func readable() {
-        guard let bufferEvent, throttleTimer == nil else { return }
-        let input = bufferevent_get_input(bufferEvent)
-        defer { inputLeft = self.bufferEvent == nil ? 0 : evbuffer_get_length(input) }
-        let now = Environment.monotonicNanoseconds()
-        while self.bufferEvent != nil, !closing, !readingStopped, !readingPaused {
-            let available = evbuffer_get_length(input)
-            if available < 4 { return }
-            var prefix: UInt32 = 0
-            evbuffer_copyout(input, &prefix, 4)
-            let length = Int(UInt32(bigEndian: prefix))
-            if length > options.maximumFrameLength {
-                readingStopped = true
-                bufferevent_disable(bufferEvent, Int16(EV_READ))
-                onFrameTooLarge(length)
-                return
-            }
-            if available < 4 + length { return }
-            if let wait = rateLimit?.take(now: now) {
-                throttle(for: wait)
-                return
-            }
-            lastReceived = now
-            if let traffic {
-                traffic.bytesReceived &+= UInt64(4 + length)
-                traffic.framesReceived &+= 1
-            }
-            evbuffer_drain(input, 4)
-            let body = [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
-                if length > 0 { evbuffer_remove(input, buffer.baseAddress, length) }
-                count = length
-            }
-            onFrame(body)
-        }
+        guard canRead else { return }
+        updateReadEvent()
+        if !input.isEmpty { deliverHeldFrames() }  // frames already here get no read event
     }
 
     /// Counts `count` messages beyond the one each frame is charged for against the rate limit
@@ -322,21 +241,163 @@ public final class Connection {
         rateLimit!.charge(count, now: Environment.monotonicNanoseconds())
     }
 
-    /// Stops reading for `seconds` because the peer sends faster than `maximumFrameRate`.
-    private func throttle(for seconds: Double) {
-        guard let bufferEvent else { return }
-        bufferevent_disable(bufferEvent, Int16(EV_READ))
-        let timer = Timer(loop: loop) { [unowned self] in
-            throttleTimer = nil
-            guard let bufferEvent = self.bufferEvent, !readingStopped, !closing else { return }
-            if !readingPaused { bufferevent_enable(bufferEvent, Int16(EV_READ)) }
-            readable()
-        }
-        timer.schedule(after: max(seconds, 0.001))
-        throttleTimer = timer
+    // MARK: Reading
+
+    /// Whether input is taken now: not paused, throttled, stopped, closing or connecting.
+    private var canRead: Bool {
+        !closing && !readingStopped && !readingPaused && throttleTimer == nil && connectHandler == nil
     }
 
-    fileprivate func writable() {
+    private func updateReadEvent() {
+        guard let readEvent else { return }
+        let wanted = socket >= 0 && canRead
+        guard wanted != readEventAdded else { return }
+        readEventAdded = wanted
+        if wanted { event_add(readEvent, nil) } else { event_del(readEvent) }
+    }
+
+    /// Reads what the socket holds, up to `readsPerWakeup` loop buffers, and hands on the frames.
+    /// An end of stream or error is reported after the frames read before it.
+    fileprivate func socketReadable() {
+        let buffer = loop.readBuffer
+        for _ in 0..<Self.readsPerWakeup {
+            guard socket >= 0, canRead else { return }
+            let count = Glibc.read(socket, buffer.baseAddress, buffer.count)
+            if count > 0 {
+                take(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+                if count < buffer.count { return }  // the socket is empty
+            } else if count == 0 {
+                finish(.peerClosed)
+                return
+            } else {
+                let error = errno
+                if error != EAGAIN && error != EWOULDBLOCK && error != EINTR { finish(.error(String(cString: strerror(error)))) }
+                return
+            }
+        }
+    }
+
+    /// Loop buffers read per readable event at most, so that one busy peer cannot hold the loop.
+    private static let readsPerWakeup = 4
+
+    /// Hands on the frames in `bytes`, just read, after any held input; keeps the rest.
+    private func take(_ bytes: UnsafeRawBufferPointer) {
+        if input.isEmpty {
+            let used = deliverFrames(in: bytes)
+            if socket >= 0, used < bytes.count { input.append(contentsOf: bytes[used...]) }
+        } else {
+            input.append(contentsOf: bytes)
+            deliverHeldFrames()
+        }
+    }
+
+    /// Hands on the complete frames held in `input`.
+    private func deliverHeldFrames() {
+        // Moved out while frames are handed on, so that a handler may touch the connection.
+        let held = input
+        input = []
+        let used = held.withUnsafeBytes { deliverFrames(in: $0) }
+        guard socket >= 0 else { return }
+        // What is left is less than a frame unless reading paused: kept at its own size.
+        input = used == 0 ? held : used == held.count ? [] : Array(held[used...])
+    }
+
+    /// Hands on whole frames from the start of `bytes` while reading may go on; returns the bytes
+    /// used.
+    private func deliverFrames(in bytes: UnsafeRawBufferPointer) -> Int {
+        var offset = 0
+        let now = Environment.monotonicNanoseconds()
+        while socket >= 0, canRead, bytes.count - offset >= 4 {
+            let length = Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
+            if length > options.maximumFrameLength {
+                readingStopped = true
+                updateReadEvent()
+                onFrameTooLarge(length)
+                break
+            }
+            guard bytes.count - offset >= 4 + length else { break }
+            if let wait = rateLimit?.take(now: now) {
+                throttle(for: wait)
+                break
+            }
+            lastReceived = now
+            if let traffic {
+                traffic.bytesReceived &+= UInt64(4 + length)
+                traffic.framesReceived &+= 1
+            }
+            let body = [UInt8](bytes[(offset + 4)..<(offset + 4 + length)])
+            offset += 4 + length
+            onFrame(body)
+        }
+        return offset
+    }
+
+    /// Stops reading for `seconds` because the peer sends faster than `maximumFrameRate`.
+    private func throttle(for seconds: Double) {
+        guard socket >= 0 else { return }
+        let timer = Timer(loop: loop) { [unowned self] in
+            throttleTimer = nil
+            guard socket >= 0, canRead else { return }
+            updateReadEvent()
+            if !input.isEmpty { deliverHeldFrames() }
+        }
+        throttleTimer = timer
+        updateReadEvent()
+        timer.schedule(after: max(seconds, 0.001))
+    }
+
+    // MARK: Writing
+
+    /// The most one write call takes.
+    private static let largestWrite = 256 << 10
+
+    private func setWriteEvent(added wanted: Bool) {
+        guard socket >= 0, wanted != writeEventAdded else { return }
+        if writeEvent == nil {
+            writeEvent = event_new(loop.base, socket, Int16(EV_WRITE | EV_PERSIST), writeCallback, Unmanaged.passUnretained(self).toOpaque())
+        }
+        writeEventAdded = wanted
+        if wanted { event_add(writeEvent, nil) } else { event_del(writeEvent) }
+    }
+
+    /// Writes queued output until it is gone or the socket is full; in that case the write event
+    /// goes on when there is room. Called by the loop after a turn's callbacks, and when writable.
+    func flush() {
+        flushScheduled = false
+        guard socket >= 0, connectHandler == nil else { return }
+        var wrote = false
+        while outputWritten < output.count {
+            let count = output.withUnsafeBytes { bytes in
+                Glibc.send(socket, bytes.baseAddress! + outputWritten, min(bytes.count - outputWritten, Self.largestWrite), Int32(MSG_NOSIGNAL))
+            }
+            if count > 0 {
+                outputWritten += count
+                wrote = true
+                continue
+            }
+            let error = errno
+            if count < 0 && error == EINTR { continue }
+            if count < 0 && (error == EAGAIN || error == EWOULDBLOCK) { break }
+            finish(.error(count == 0 ? "the socket took no bytes" : String(cString: strerror(error))))
+            return
+        }
+        if outputWritten == output.count {
+            output = []
+            outputWritten = 0
+            setWriteEvent(added: false)
+        } else {
+            // Written bytes are dropped once they are most of the buffer: amortized, each byte
+            // moves at most once.
+            if outputWritten > output.count / 2 {
+                output.removeFirst(outputWritten)
+                outputWritten = 0
+            }
+            setWriteEvent(added: true)
+        }
+        if wrote && queuedOutput <= options.writeLowWaterMark { drained() }
+    }
+
+    private func drained() {
         if closing {
             if queuedOutput == 0 { finish(.closedLocally) }
             return
@@ -344,34 +405,26 @@ public final class Connection {
         onDrained()
     }
 
-    fileprivate func event(_ what: Int16) {
-        if what & Int16(BEV_EVENT_CONNECTED) != 0 {
-            if let handler = connectHandler {
-                connectHandler = nil
-                handler(nil)
-            }
+    fileprivate func socketWritable() {
+        guard let handler = connectHandler else { return flush() }
+        var error: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        if getsockopt(socket, SOL_SOCKET, SO_ERROR, &error, &length) != 0 { error = errno }
+        if error != 0 {
+            failConnect("cannot connect to \(peer): \(String(cString: strerror(error)))")
             return
         }
-        if connectHandler != nil {
-            failConnect("cannot connect to \(peer): \(String(cString: strerror(errno)))")
-            return
-        }
-        if what & Int16(BEV_EVENT_EOF) != 0 {
-            finish(.peerClosed)
-        } else if what & Int16(BEV_EVENT_ERROR) != 0 {
-            finish(.error(String(cString: strerror(errno))))
-        }
+        connectHandler = nil
+        updateReadEvent()
+        handler(nil)
+        flush()  // what was sent while connecting
     }
 }
 
-private func readCallback(_ bufferEvent: OpaquePointer?, _ argument: UnsafeMutableRawPointer?) {
+private func readCallback(_ socket: Int32, _ what: Int16, _ argument: UnsafeMutableRawPointer?) {
     withExtendedLifetime(Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue()) { $0.socketReadable() }  // the handler may drop the last reference
 }
 
-private func writeCallback(_ bufferEvent: OpaquePointer?, _ argument: UnsafeMutableRawPointer?) {
-    withExtendedLifetime(Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue()) { $0.writable() }  // the handler may drop the last reference
-}
-
-private func eventCallback(_ bufferEvent: OpaquePointer?, _ what: Int16, _ argument: UnsafeMutableRawPointer?) {
-    withExtendedLifetime(Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue()) { $0.event(what) }  // the handler may drop the last reference
+private func writeCallback(_ socket: Int32, _ what: Int16, _ argument: UnsafeMutableRawPointer?) {
+    withExtendedLifetime(Unmanaged<Connection>.fromOpaque(argument!).takeUnretainedValue()) { $0.socketWritable() }  // the handler may drop the last reference
 }

@@ -16,6 +16,11 @@ public final class EventLoop: @unchecked Sendable {
     private var wakeup: OpaquePointer!
     private var afterCallbacks: OpaquePointer!
     private var afterCallbacksWork: [() -> Void] = []  // loop thread only
+    private var connectionsToFlush: [Connection] = []  // loop thread only
+    private var afterCallbacksScheduled = false  // loop thread only
+    /// Where the loop's connections read into: callbacks on one loop never overlap, so one buffer
+    /// serves them all and an idle connection needs none.
+    let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
     private let lock = PthreadMutex()
     private var pending: [@Sendable () -> Void] = []
     private var loopThread: pthread_t?
@@ -35,6 +40,7 @@ public final class EventLoop: @unchecked Sendable {
         event_free(afterCallbacks)
         event_free(wakeup)
         event_base_free(base)
+        readBuffer.deallocate()
     }
 
     /// Starts a thread that runs a new loop until `stop()`.
@@ -84,15 +90,33 @@ public final class EventLoop: @unchecked Sendable {
     /// seal what a turn queued for them in one frame).
     public func runAfterCurrentCallbacks(_ work: @escaping () -> Void) {
         afterCallbacksWork.append(work)
-        if afterCallbacksWork.count == 1 { event_active(afterCallbacks, EV_READ, 0) }
+        scheduleAfterCallbacks()
+    }
+
+    /// Writes `connection`'s queued output once the callbacks already due in this turn (and the
+    /// work they queued with `runAfterCurrentCallbacks`) have run: what a turn sends to one peer
+    /// goes out in one write.
+    func flushAfterCurrentCallbacks(_ connection: Connection) {
+        connectionsToFlush.append(connection)
+        scheduleAfterCallbacks()
+    }
+
+    private func scheduleAfterCallbacks() {
+        guard !afterCallbacksScheduled else { return }
+        afterCallbacksScheduled = true
+        event_active(afterCallbacks, EV_READ, 0)
     }
 
     fileprivate func runAfterCallbacksWork() {
-        while !afterCallbacksWork.isEmpty {
+        while !afterCallbacksWork.isEmpty || !connectionsToFlush.isEmpty {
             let batch = afterCallbacksWork
             afterCallbacksWork.removeAll(keepingCapacity: true)
             for work in batch { work() }
+            let flushes = connectionsToFlush
+            connectionsToFlush.removeAll(keepingCapacity: true)
+            for connection in flushes { connection.flush() }
         }
+        afterCallbacksScheduled = false
     }
 
     fileprivate func drain() {

@@ -35,9 +35,10 @@ public final class Listener {
     }
 
     fileprivate func accepted(_ socket: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: Int32) {
-        var storage = sockaddr_storage()
+        var storage = sockaddr_in6()
+        let length = min(Int(length), MemoryLayout<sockaddr_in6>.size)
         if let address {
-            withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(length))) }
+            withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: address, count: length)) }
         }
         onAccept(socket, SocketAddress(storage: storage, length: socklen_t(length)))
     }

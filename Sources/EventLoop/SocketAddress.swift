@@ -6,7 +6,8 @@ import Glibc
 /// An IPv4 or IPv6 address and port, parsed from `HOST:PORT` (`[v6]:PORT` for IPv6; host names
 /// are resolved).
 public struct SocketAddress: Sendable, CustomStringConvertible {
-    var storage = sockaddr_storage()
+    /// Large enough for either family (a `sockaddr_storage` would be 128 bytes in every connection).
+    var storage = sockaddr_in6()
     var length: socklen_t = 0
     public let text: String
 
@@ -26,7 +27,7 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
             throw EventLoopError("cannot resolve '\(host)': \(String(cString: gai_strerror(status)))")
         }
         defer { freeaddrinfo(result) }
-        length = first.pointee.ai_addrlen
+        length = min(first.pointee.ai_addrlen, socklen_t(MemoryLayout<sockaddr_in6>.size))
         withUnsafeMutableBytes(of: &storage) { destination in
             destination.copyMemory(from: UnsafeRawBufferPointer(start: first.pointee.ai_addr, count: Int(length)))
         }
@@ -34,21 +35,24 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
 
     /// The address a socket is bound to (with the real port when 0 was asked for).
     init(boundTo socket: Int32) {
-        var bound = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        var bound = sockaddr_in6()
+        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
         withUnsafeMutablePointer(to: &bound) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(socket, $0, &length) }
         }
         self.init(storage: bound, length: length)
     }
 
-    init(storage: sockaddr_storage, length: socklen_t) {
+    init(storage: sockaddr_in6, length: socklen_t) {
         self.storage = storage
         self.length = length
         text = Self.format(storage)
     }
 
     public var description: String { text }
+
+    /// The address family (`AF_INET` or `AF_INET6`).
+    var family: sa_family_t { storage.sin6_family }
 
     /// The port number.
     public var port: UInt16 {
@@ -69,11 +73,11 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    static func format(_ storage: sockaddr_storage) -> String {
+    static func format(_ storage: sockaddr_in6) -> String {
         var copy = storage
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         return withUnsafePointer(to: &copy) { pointer -> String in
-            if Int32(storage.ss_family) == AF_INET6 {
+            if Int32(storage.sin6_family) == AF_INET6 {
                 return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
                     var raw = address.pointee.sin6_addr
                     inet_ntop(AF_INET6, &raw, &buffer, socklen_t(buffer.count))
