@@ -10,7 +10,7 @@ import Glibc
 ///
 /// Input is read into the loop's shared read buffer and handed on frame by frame; the connection
 /// keeps bytes of its own only for a frame not yet complete (or frames held back while reading is
-/// paused). Output is queued and written once the loop turn's callbacks have run, in as few writes
+/// paused or throttled). Output is queued and written once the loop turn's callbacks have run, in as few writes
 /// as the socket takes. An idle connection holds no buffer at all.
 ///
 /// Back-pressure: `onOutputOverflow` fires when queued output passes `outputLimit` (a peer that
@@ -39,7 +39,8 @@ public final class Connection {
         public var outputLimit: Int
         /// `onDrained` fires when a write leaves at most this many bytes queued.
         public var writeLowWaterMark: Int
-        /// Frames per second taken from the peer (0: no limit); faster input waits in the socket.
+        /// Frames per second taken from the peer (0: no limit); faster input waits in the socket
+        /// (and what was read already, at most one loop read buffer, in the connection).
         public var maximumFrameRate: Int
 
         public init(maximumFrameLength: Int, outputLimit: Int = 8 << 20, writeLowWaterMark: Int = 0, maximumFrameRate: Int = 0) {
@@ -57,12 +58,17 @@ public final class Connection {
     /// Made when first needed: for a connect, or output the socket would not take at once.
     private var writeEvent: OpaquePointer?
     private var writeEventAdded = false
-    /// Received bytes not yet handed on: the start of a frame, or frames held back.
+    /// Received bytes not yet handed on, from `inputStart`: the start of a frame, or frames held
+    /// back.
     private var input: [UInt8] = []
+    private var inputStart = 0
     /// Framed output; its first `outputWritten` bytes are already written.
     private var output: [UInt8] = []
     private var outputWritten = 0
     private var flushScheduled = false
+    /// A flush at the end of a turn drained the output: `onDrained` runs from the write event, in
+    /// a later loop pass, so that a handler that sends again cannot hold the loop.
+    private var drainPending = false
     private let options: Options
     private var connectHandler: ((EventLoopError?) -> Void)?
     private var closing = false
@@ -190,6 +196,7 @@ public final class Connection {
         Glibc.close(socket)
         socket = -1
         input = []
+        inputStart = 0
         output = []
         outputWritten = 0
         throttleTimer?.cancel()
@@ -284,7 +291,10 @@ public final class Connection {
     private func take(_ bytes: UnsafeRawBufferPointer) {
         if input.isEmpty {
             let used = deliverFrames(in: bytes)
-            if socket >= 0, used < bytes.count { input.append(contentsOf: bytes[used...]) }
+            if socket >= 0, used < bytes.count {
+                input.append(contentsOf: bytes[used...])
+                inputStart = 0
+            }
         } else {
             input.append(contentsOf: bytes)
             deliverHeldFrames()
@@ -296,10 +306,19 @@ public final class Connection {
         // Moved out while frames are handed on, so that a handler may touch the connection.
         let held = input
         input = []
-        let used = held.withUnsafeBytes { deliverFrames(in: $0) }
+        let used = held.withUnsafeBytes { deliverFrames(in: UnsafeRawBufferPointer(rebasing: $0[inputStart...])) }
         guard socket >= 0 else { return }
-        // What is left is less than a frame unless reading paused: kept at its own size.
-        input = used == 0 ? held : used == held.count ? [] : Array(held[used...])
+        let start = inputStart + used
+        if start == held.count {
+            inputStart = 0
+        } else if start > held.count / 2 {
+            // Handed-on bytes are dropped once they are most of the buffer: each moves once at most.
+            input = Array(held[start...])
+            inputStart = 0
+        } else {
+            input = held
+            inputStart = start
+        }
     }
 
     /// Hands on whole frames from the start of `bytes` while reading may go on; returns the bytes
@@ -360,11 +379,23 @@ public final class Connection {
         if wanted { event_add(writeEvent, nil) } else { event_del(writeEvent) }
     }
 
-    /// Writes queued output until it is gone or the socket is full; in that case the write event
-    /// goes on when there is room. Called by the loop after a turn's callbacks, and when writable.
+    /// Writes queued output once a turn's callbacks have run (called by the loop).
     func flush() {
         flushScheduled = false
-        guard socket >= 0, connectHandler == nil else { return }
+        guard socket >= 0, connectHandler == nil, let wrote = writeOutput() else { return }
+        if wrote && queuedOutput <= options.writeLowWaterMark {
+            if closing {
+                if queuedOutput == 0 { return finish(.closedLocally) }
+            } else {
+                drainPending = true
+            }
+        }
+        updateWriteEvent()
+    }
+
+    /// Writes queued output until it is gone or the socket is full; returns whether anything was
+    /// written, or nil when the connection ended on an error.
+    private func writeOutput() -> Bool? {
         var wrote = false
         while outputWritten < output.count {
             let count = output.withUnsafeBytes { bytes in
@@ -379,34 +410,34 @@ public final class Connection {
             if count < 0 && error == EINTR { continue }
             if count < 0 && (error == EAGAIN || error == EWOULDBLOCK) { break }
             finish(.error(count == 0 ? "the socket took no bytes" : String(cString: strerror(error))))
-            return
+            return nil
         }
         if outputWritten == output.count {
             output = []
             outputWritten = 0
-            setWriteEvent(added: false)
-        } else {
-            // Written bytes are dropped once they are most of the buffer: amortized, each byte
-            // moves at most once.
-            if outputWritten > output.count / 2 {
-                output.removeFirst(outputWritten)
-                outputWritten = 0
-            }
-            setWriteEvent(added: true)
+        } else if outputWritten > output.count / 2 {
+            // Written bytes are dropped once they are most of the buffer: each moves once at most.
+            output.removeFirst(outputWritten)
+            outputWritten = 0
         }
-        if wrote && queuedOutput <= options.writeLowWaterMark { drained() }
+        return wrote
     }
 
-    private func drained() {
-        if closing {
-            if queuedOutput == 0 { finish(.closedLocally) }
-            return
-        }
-        onDrained()
+    /// The write event waits for room in the socket while output is queued, and fires once more
+    /// for a pending `onDrained`.
+    private func updateWriteEvent() {
+        setWriteEvent(added: queuedOutput > 0 || drainPending)
     }
 
     fileprivate func socketWritable() {
-        guard let handler = connectHandler else { return flush() }
+        guard let handler = connectHandler else {
+            guard let wrote = writeOutput() else { return }
+            let drained = (wrote || drainPending) && queuedOutput <= options.writeLowWaterMark
+            drainPending = false
+            updateWriteEvent()
+            if drained { self.drained() }
+            return
+        }
         var error: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         if getsockopt(socket, SOL_SOCKET, SO_ERROR, &error, &length) != 0 { error = errno }
@@ -416,8 +447,17 @@ public final class Connection {
         }
         connectHandler = nil
         updateReadEvent()
+        updateWriteEvent()
         handler(nil)
         flush()  // what was sent while connecting
+    }
+
+    private func drained() {
+        if closing {
+            if queuedOutput == 0 { finish(.closedLocally) }
+            return
+        }
+        onDrained()
     }
 }
 

@@ -8,7 +8,7 @@ import Glibc
 /// that thread; other threads hand it work with `execute`, which wakes the loop with `event_active`.
 public final class EventLoop: @unchecked Sendable {
     private static let threadingEnabled: Bool = {
-        signal(SIGPIPE, SIG_IGN)  // libevent writes with writev; a closed peer must not kill us
+        signal(SIGPIPE, SIG_IGN)  // evhttp writes with writev; a closed peer must not kill us
         return evthread_use_pthreads() == 0
     }()
 

@@ -87,6 +87,8 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
         let drains = Box(0)
         /// Runs on the loop after each frame is recorded, with the number recorded so far.
         var onFrame: (Connection, Int) -> Void = { _, _ in }
+        /// Runs on the loop after each drain is counted.
+        var onDrained: (Connection) -> Void = { _ in }
 
         init(options: Connection.Options) async throws {
             loop = try EventLoop.startThread()
@@ -103,7 +105,10 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
                         }
                         connection.onClose = { [self] reason in closes.mutate { $0.append(reason) } }
                         connection.onOutputOverflow = { [self] in overflows.mutate { $0 += 1 } }
-                        connection.onDrained = { [self] in drains.mutate { $0 += 1 } }
+                        connection.onDrained = { [self, unowned connection] in
+                            drains.mutate { $0 += 1 }
+                            onDrained(connection)
+                        }
                         connections.append(connection)
                     }
                     self.listener = listener
@@ -263,6 +268,45 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
         #expect(await eventually { server.closes.value == [.peerClosed] })
         #expect(ContinuousClock.now - start >= .milliseconds(190))
         #expect(server.frames.value == bodies)
+    }
+
+    /// A backlog larger than the socket takes is sent whole before `closeAfterFlush` ends the
+    /// connection, which it reports once.
+    @Test func closeAfterFlushSendsTheWholeBacklogThenEndsOnce() async throws {
+        let server = try await Server(options: .init(maximumFrameLength: 100_000))
+        defer { server.stop() }
+        server.onFrame = { connection, _ in
+            for index in 0..<100 { connection.send(frame: [UInt8](repeating: UInt8(index), count: 50_000)) }
+            connection.closeAfterFlush()
+        }
+        let client = try await RawClient(port: server.port)
+        defer { client.stop() }
+        client.send([1])
+        #expect(await eventually(10) { client.closed.value != nil })
+        #expect(client.frames.value.map(\.first) == (0..<100).map { UInt8($0) })
+        #expect(client.frames.value.allSatisfy { $0.count == 50_000 })
+        #expect(server.closes.value == [.closedLocally])
+    }
+
+    /// A handler that sends again on every drain (as a subscriber catching up does) gets one round
+    /// per loop pass: other connections are still accepted and read.
+    @Test func aConnectionRefilledOnEveryDrainLeavesTheLoopToOthers() async throws {
+        let server = try await Server(options: .init(maximumFrameLength: 100_000))
+        defer { server.stop() }
+        // Small enough that the socket never fills: only the loop's pacing stops the rounds.
+        let refill: [UInt8] = [3]
+        server.onFrame = { connection, count in if count == 1 { connection.send(frame: refill) } }
+        server.onDrained = { connection in connection.send(frame: refill) }
+        let reader = try await RawClient(port: server.port)
+        defer { reader.stop() }
+        reader.loop.execute { reader.connection?.onFrame = { _ in } }  // reads and drops: keeps up
+        reader.send([1])
+        #expect(await eventually { server.drains.value > 20 })
+        let other = try await RawClient(port: server.port)
+        defer { other.stop() }
+        other.send([2])
+        #expect(await eventually { server.frames.value.count == 2 })
+        #expect(server.frames.value.last == [2])
     }
 
     /// After an exchange an idle connection keeps no buffer: its memory is the objects alone.
