@@ -176,7 +176,8 @@ public final class Connection {
             traffic.bytesSent &+= UInt64(4 + body.count)
             traffic.framesSent &+= 1
         }
-        // While the write event waits for room in the socket, writing sooner would find none.
+        // While the write event is armed (the socket was full, or a drain is to be reported), it
+        // writes this too, in the next loop pass.
         if !flushScheduled && !writeEventAdded {
             flushScheduled = true
             loop.flushAfterCurrentCallbacks(self)
