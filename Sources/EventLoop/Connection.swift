@@ -237,9 +237,15 @@ public final class Connection {
     public func resumeReading() {
         guard socket >= 0, readingPaused else { return }
         readingPaused = false
-        guard canRead else { return }
+        readAgain()
+    }
+
+    /// Takes input again after a pause or throttle, if nothing else holds it back: frames already
+    /// held get no read event, so they are handed on now.
+    private func readAgain() {
+        guard socket >= 0, canRead else { return }
         updateReadEvent()
-        if !input.isEmpty { deliverHeldFrames() }  // frames already here get no read event
+        if !input.isEmpty { deliverHeldFrames() }
     }
 
     /// Counts `count` messages beyond the one each frame is charged for against the rate limit
@@ -357,9 +363,7 @@ public final class Connection {
         guard socket >= 0 else { return }
         let timer = Timer(loop: loop) { [unowned self] in
             throttleTimer = nil
-            guard socket >= 0, canRead else { return }
-            updateReadEvent()
-            if !input.isEmpty { deliverHeldFrames() }
+            readAgain()
         }
         throttleTimer = timer
         updateReadEvent()
