@@ -57,20 +57,9 @@ extension Broker {
         let channel = SecureChannel(role: direction == .inbound ? .responder : .initiator, identity: identity,
                                     noiseStaticKey: noiseStaticKey, proof: identityProof)
         let link = PeerLink(number: newNumber(), connection: connection, channel: channel, direction: direction, expected: expected,
-                            now: overlayNow())
+                            now: overlayNow(), broker: self)
         peerLinks[link.number] = link
-        connection.onFrame = { [unowned self, unowned link] frame in receive(frame, on: link) }
-        connection.onClose = { [unowned self, unowned link] reason in closed(link, reason: reason) }
-        connection.onOutputOverflow = { [unowned self, unowned link] in
-            logger.warning("closing \(link.label): \(link.connection.queuedOutput) bytes queued and not read")
-            link.connection.close()
-            closed(link, reason: .closedLocally)
-        }
-        connection.onFrameTooLarge = { [unowned self, unowned link] length in
-            logger.warning("closing \(link.label): frame of \(length) bytes exceeds the limit")
-            link.connection.close()
-            closed(link, reason: .closedLocally)
-        }
+        connection.delegate = link
         let timer = Timer(loop: loop) { [unowned self, unowned link] in
             guard !link.isEstablished else { return }
             logger.info("closing \(link.label): no handshake within \(configuration.handshakeTimeout) s")
@@ -80,6 +69,13 @@ extension Broker {
         timer.schedule(after: configuration.handshakeTimeout)
         link.handshakeTimer = timer
         return link
+    }
+
+    /// The peer does not read, or sent a frame over the limit: the link is closed at once.
+    func abandon(_ link: PeerLink, because problem: String) {
+        logger.warning("closing \(link.label): \(problem)")
+        link.connection.close()
+        closed(link, reason: .closedLocally)
     }
 
     /// The link is gone. A broker with no other link to the peer tells the overlay, which drops it
@@ -111,7 +107,7 @@ extension Broker {
 
     // MARK: Receiving
 
-    private func receive(_ frame: [UInt8], on link: PeerLink) {
+    func receive(_ frame: [UInt8], on link: PeerLink) {
         guard !link.isClosing else { return }
         let step: SecureChannel.Step
         do { step = try link.receive(frame) } catch {

@@ -278,24 +278,9 @@ public final class Broker {
         connection.traffic = clientTraffic
         statistics.connectionsAccepted += 1
         let channel = SecureChannel(role: .responder, identity: identity, noiseStaticKey: noiseStaticKey, proof: identityProof)
-        let session = EdgeSession(number: newNumber(), connection: connection, channel: channel)
+        let session = EdgeSession(number: newNumber(), connection: connection, channel: channel, broker: self)
         sessions[session.number] = session
-        connection.onFrame = { [unowned self, unowned session] frame in receive(frame, on: session) }
-        connection.onClose = { [unowned self, unowned session] reason in closed(session, reason: reason) }
-        connection.onDrained = { [unowned self, unowned session] in
-            for subscription in session.subscriptions.values where !subscription.isLive { pump(subscription) }
-        }
-        connection.onOutputOverflow = { [unowned self, unowned session] in
-            statistics.slowConsumersDisconnected += 1
-            statistics.connectionsClosed["slow_consumer", default: 0] += 1
-            logger.warning("disconnecting \(session.label): \(session.connection.queuedOutput) bytes queued and not read")
-            session.close(afterSending: nil)
-            session.connection.close()
-            closed(session, reason: .closedLocally)
-        }
-        connection.onFrameTooLarge = { [unowned self, unowned session] length in
-            refuse(session, .frameTooLarge, "frame of \(length) bytes exceeds the limit of \(session.connection.maximumFrameLength)")
-        }
+        connection.delegate = session
         let timer = Timer(loop: loop) { [unowned self, unowned session] in
             if session.identity == nil {
                 logger.info("closing \(session.label): no handshake within \(configuration.handshakeTimeout) s")
@@ -313,7 +298,22 @@ public final class Broker {
         return nextNumber
     }
 
-    private func closed(_ session: EdgeSession, reason: Connection.CloseReason) {
+    /// A subscriber that was sent all it could take can take more: those catching up get it.
+    func drained(_ session: EdgeSession) {
+        for subscription in session.subscriptions.values where !subscription.isLive { pump(subscription) }
+    }
+
+    /// The client does not read what it is sent: it is disconnected, not waited for.
+    func overflowed(_ session: EdgeSession) {
+        statistics.slowConsumersDisconnected += 1
+        statistics.connectionsClosed["slow_consumer", default: 0] += 1
+        logger.warning("disconnecting \(session.label): \(session.connection.queuedOutput) bytes queued and not read")
+        session.close(afterSending: nil)
+        session.connection.close()
+        closed(session, reason: .closedLocally)
+    }
+
+    func closed(_ session: EdgeSession, reason: Connection.CloseReason) {
         guard sessions.removeValue(forKey: session.number) != nil else { return }
         session.handshakeTimer?.cancel()
         for subscription in session.subscriptions.values { detach(subscription) }
@@ -329,7 +329,7 @@ public final class Broker {
         session.close(afterSending: (code, text))
     }
 
-    private func receive(_ frame: [UInt8], on session: EdgeSession) {
+    func receive(_ frame: [UInt8], on session: EdgeSession) {
         guard !session.isClosing else { return }
         let step: SecureChannel.Step
         do {

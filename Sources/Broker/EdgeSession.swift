@@ -14,6 +14,8 @@ final class EdgeSession {
     /// Unique for the broker's lifetime (never reused, unlike object addresses).
     let number: UInt64
     let connection: Connection
+    /// Handles what the connection reports (the session is its delegate).
+    private unowned let broker: Broker
     private var channel: SecureChannel
     /// Messages sent during this loop turn, sealed together at its end.
     private var outbox = EdgeOutbox.broker()
@@ -66,10 +68,11 @@ final class EdgeSession {
     var handshakeTimer: Timer?
     private(set) var isClosing = false
 
-    init(number: UInt64, connection: Connection, channel: SecureChannel) {
+    init(number: UInt64, connection: Connection, channel: SecureChannel, broker: Broker) {
         self.number = number
         self.connection = connection
         self.channel = channel
+        self.broker = broker
     }
 
     /// Publishes this connection has in flight; reading pauses when there are too many.
@@ -126,5 +129,27 @@ final class EdgeSession {
         if let error { send(.error(request: 0, code: error.code, text: error.text)) }
         flush()
         connection.closeAfterFlush()
+    }
+}
+
+extension EdgeSession: ConnectionDelegate {
+    func connection(_ connection: Connection, received frame: [UInt8]) {
+        broker.receive(frame, on: self)
+    }
+
+    func connection(_ connection: Connection, closedBecause reason: Connection.CloseReason) {
+        broker.closed(self, reason: reason)
+    }
+
+    func connectionDrained(_ connection: Connection) {
+        broker.drained(self)
+    }
+
+    func connectionOverflowed(_ connection: Connection) {
+        broker.overflowed(self)
+    }
+
+    func connection(_ connection: Connection, refusedFrameOf length: Int) {
+        broker.refuse(self, .frameTooLarge, "frame of \(length) bytes exceeds the limit of \(connection.maximumFrameLength)")
     }
 }

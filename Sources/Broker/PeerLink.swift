@@ -14,6 +14,8 @@ final class PeerLink {
     /// Unique for the broker's lifetime.
     let number: UInt64
     let connection: Connection
+    /// Handles what the connection reports (the link is its delegate).
+    private unowned let broker: Broker
     let direction: Direction
     /// The broker an outbound link was opened to, when known (nil for bootstrap addresses).
     let expected: PeerID?
@@ -34,12 +36,14 @@ final class PeerLink {
     /// Set when the broker closes the link on purpose: its end does not make the peer unreachable.
     var closedDeliberately = false
 
-    init(number: UInt64, connection: Connection, channel: SecureChannel, direction: Direction, expected: PeerID?, now: UInt64) {
+    init(number: UInt64, connection: Connection, channel: SecureChannel, direction: Direction, expected: PeerID?, now: UInt64,
+         broker: Broker) {
         self.number = number
         self.connection = connection
         self.channel = channel
         self.direction = direction
         self.expected = expected
+        self.broker = broker
         lastUsed = now
     }
 
@@ -100,5 +104,23 @@ final class PeerLink {
         isClosing = true
         handshakeTimer?.cancel()
         connection.closeAfterFlush()
+    }
+}
+
+extension PeerLink: ConnectionDelegate {
+    func connection(_ connection: Connection, received frame: [UInt8]) {
+        broker.receive(frame, on: self)
+    }
+
+    func connection(_ connection: Connection, closedBecause reason: Connection.CloseReason) {
+        broker.closed(self, reason: reason)
+    }
+
+    func connectionOverflowed(_ connection: Connection) {
+        broker.abandon(self, because: "\(connection.queuedOutput) bytes queued and not read")
+    }
+
+    func connection(_ connection: Connection, refusedFrameOf length: Int) {
+        broker.abandon(self, because: "frame of \(length) bytes exceeds the limit of \(connection.maximumFrameLength)")
     }
 }

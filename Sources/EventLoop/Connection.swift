@@ -13,8 +13,8 @@ import Glibc
 /// paused or throttled). Output is queued and written once the loop turn's callbacks have run, in as few writes
 /// as the socket takes. An idle connection holds no buffer at all.
 ///
-/// Back-pressure: `onOutputOverflow` fires when queued output passes `outputLimit` (a peer that
-/// does not read). Use it on its loop thread only.
+/// What happens on it is told to its `delegate`. Back-pressure: the delegate hears when queued
+/// output passes `outputLimit` (a peer that does not read). Use it on its loop thread only.
 public final class Connection {
     /// Why a connection ended.
     public enum CloseReason: Sendable, Equatable, CustomStringConvertible {
@@ -35,9 +35,9 @@ public final class Connection {
 
     public struct Options: Sendable {
         public var maximumFrameLength: Int
-        /// Queued output beyond this calls `onOutputOverflow`.
+        /// Queued output beyond this is reported to the delegate (`connectionOverflowed`).
         public var outputLimit: Int
-        /// `onDrained` fires when a write leaves at most this many bytes queued.
+        /// The delegate hears `connectionDrained` when a write leaves at most this many bytes queued.
         public var writeLowWaterMark: Int
         /// Frames per second taken from the peer (0: no limit); faster input waits in the socket
         /// (and what was read already, at most one loop read buffer, in the connection).
@@ -66,7 +66,7 @@ public final class Connection {
     private var output: [UInt8] = []
     private var outputWritten = 0
     private var flushScheduled = false
-    /// A flush at the end of a turn drained the output: `onDrained` runs from the write event, in
+    /// A flush at the end of a turn drained the output: `connectionDrained` runs from the write event, in
     /// a later loop pass, so that a handler that sends again cannot hold the loop.
     private var drainPending = false
     private let options: Options
@@ -86,19 +86,9 @@ public final class Connection {
     /// When a frame last arrived (monotonic nanoseconds; the connection's creation before that).
     public private(set) var lastReceived = Environment.monotonicNanoseconds()
 
-    /// Called with each complete frame body.
-    public var onFrame: ([UInt8]) -> Void = { _ in }
-    /// Called once when the connection ends, however it ends (not after `close()`).
-    public var onClose: (CloseReason) -> Void = { _ in }
-    /// Called when queued output exceeds `outputLimit`.
-    public var onOutputOverflow: () -> Void = {}
-    /// Called when a write has left at most the write low-water mark queued.
-    public var onDrained: () -> Void = {}
-    /// Called when a frame's length prefix exceeds the limit; reading has stopped. The owner may
-    /// send an error and `closeAfterFlush()`; by default the connection closes.
-    public lazy var onFrameTooLarge: (_ length: Int) -> Void = { [unowned self] length in
-        finish(.frameTooLarge(length: length, limit: options.maximumFrameLength))
-    }
+    /// Hears the connection's frames and events. Not retained: its owner keeps the connection,
+    /// and one reference per connection costs no allocation, unlike a closure per event.
+    public unowned(safe) var delegate: (any ConnectionDelegate)?
 
     /// Wraps an accepted socket.
     public init(loop: EventLoop, socket: Int32, peer: SocketAddress, options: Options) {
@@ -182,10 +172,10 @@ public final class Connection {
             flushScheduled = true
             loop.flushAfterCurrentCallbacks(self)
         }
-        if queuedOutput > options.outputLimit { onOutputOverflow() }
+        if queuedOutput > options.outputLimit { delegate?.connectionOverflowed(self) }
     }
 
-    /// Closes at once, dropping output not yet written; `onClose` is not called.
+    /// Closes at once, dropping output not yet written; the delegate is not told.
     public func close() {
         guard socket >= 0 else { return }
         if let readEvent { event_free(readEvent) }
@@ -204,7 +194,7 @@ public final class Connection {
         throttleTimer = nil
     }
 
-    /// Stops reading, sends what is queued, then closes and calls `onClose(.closedLocally)`.
+    /// Stops reading, sends what is queued, then closes and tells the delegate (`.closedLocally`).
     public func closeAfterFlush() {
         guard socket >= 0, !closing else { return }
         closing = true
@@ -212,10 +202,11 @@ public final class Connection {
         if queuedOutput == 0 { finish(.closedLocally) }
     }
 
-    private func finish(_ reason: CloseReason) {
+    /// Closes and tells the delegate why.
+    func finish(_ reason: CloseReason) {
         guard socket >= 0 else { return }
         close()
-        onClose(reason)
+        delegate?.connection(self, closedBecause: reason)
     }
 
     private func failConnect(_ message: String) {
@@ -338,7 +329,7 @@ public final class Connection {
             if length > options.maximumFrameLength {
                 readingStopped = true
                 updateReadEvent()
-                onFrameTooLarge(length)
+                if let delegate { delegate.connection(self, refusedFrameOf: length) } else { finish(.frameTooLarge(length: length, limit: maximumFrameLength)) }
                 break
             }
             guard bytes.count - offset >= 4 + length else { break }
@@ -353,7 +344,7 @@ public final class Connection {
             }
             let body = [UInt8](bytes[(offset + 4)..<(offset + 4 + length)])
             offset += 4 + length
-            onFrame(body)
+            delegate?.connection(self, received: body)
         }
         return offset
     }
@@ -429,7 +420,7 @@ public final class Connection {
     }
 
     /// The write event waits for room in the socket while output is queued, and fires once more
-    /// for a pending `onDrained`.
+    /// for a pending drain report.
     private func updateWriteEvent() {
         setWriteEvent(added: queuedOutput > 0 || drainPending)
     }
@@ -462,7 +453,7 @@ public final class Connection {
             if queuedOutput == 0 { finish(.closedLocally) }
             return
         }
-        onDrained()
+        delegate?.connectionDrained(self)
     }
 }
 

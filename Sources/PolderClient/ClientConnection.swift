@@ -63,10 +63,7 @@ final class ClientConnection {
                 fail(ClientError(.handshakeFailed, "handshake with \(address) failed: \(error.message)"))
             }
         }
-        connection.onFrame = { [unowned self] frame in receive(frame) }
-        connection.onClose = { [unowned self] reason in
-            fail(ClientError(.connectionLost, "the connection to the broker ended: \(reason)"))
-        }
+        connection.delegate = self
         self.connection = connection
     }
 
@@ -247,5 +244,15 @@ final class ClientConnection {
         subscriptions.removeAll()
         closeContinuation?.resume()
         closeContinuation = nil
+    }
+}
+
+extension ClientConnection: ConnectionDelegate {
+    func connection(_ connection: Connection, received frame: [UInt8]) {
+        receive(frame)
+    }
+
+    func connection(_ connection: Connection, closedBecause reason: Connection.CloseReason) {
+        fail(ClientError(.connectionLost, "the connection to the broker ended: \(reason)"))
     }
 }

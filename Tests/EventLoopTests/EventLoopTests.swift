@@ -77,7 +77,7 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
 
 @Suite struct ConnectionTests {
     /// A listener that keeps accepted connections and records their frames and close reasons.
-    final class Server: @unchecked Sendable {
+    final class Server: ConnectionDelegate, @unchecked Sendable {
         let loop: EventLoop
         var listener: Listener?
         var connections: [Connection] = []
@@ -98,17 +98,7 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
                 do {
                     let listener = try Listener(loop: loop, address: try SocketAddress("127.0.0.1:0")) { [self] socket, peer in
                         let connection = Connection(loop: loop, socket: socket, peer: peer, options: options)
-                        connection.onFrame = { [self, unowned connection] frame in
-                            var count = 0
-                            frames.mutate { $0.append(frame); count = $0.count }
-                            onFrame(connection, count)
-                        }
-                        connection.onClose = { [self] reason in closes.mutate { $0.append(reason) } }
-                        connection.onOutputOverflow = { [self] in overflows.mutate { $0 += 1 } }
-                        connection.onDrained = { [self, unowned connection] in
-                            drains.mutate { $0 += 1 }
-                            onDrained(connection)
-                        }
+                        connection.delegate = self
                         connections.append(connection)
                     }
                     self.listener = listener
@@ -122,6 +112,25 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
 
         private(set) var port = 0
 
+        func connection(_ connection: Connection, received frame: [UInt8]) {
+            var count = 0
+            frames.mutate { $0.append(frame); count = $0.count }
+            onFrame(connection, count)
+        }
+
+        func connection(_ connection: Connection, closedBecause reason: Connection.CloseReason) {
+            closes.mutate { $0.append(reason) }
+        }
+
+        func connectionOverflowed(_ connection: Connection) {
+            overflows.mutate { $0 += 1 }
+        }
+
+        func connectionDrained(_ connection: Connection) {
+            drains.mutate { $0 += 1 }
+            onDrained(connection)
+        }
+
         func stop() {
             loop.execute { [self] in
                 connections.forEach { $0.close() }
@@ -133,12 +142,14 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
     }
 
     /// A plain client socket for writing raw bytes.
-    final class RawClient: @unchecked Sendable {
+    final class RawClient: ConnectionDelegate, @unchecked Sendable {
         let loop: EventLoop
         var connection: Connection?
         let connected = Box<Bool?>(nil)
         let frames = Box<[[UInt8]]>([])
         let closed = Box<Connection.CloseReason?>(nil)
+        /// Whether received frames are kept in `frames` (a client that only keeps up does not).
+        var keepsFrames = true
 
         init(port: Int, options: Connection.Options = .init(maximumFrameLength: 1 << 20)) async throws {
             loop = try EventLoop.startThread()
@@ -146,11 +157,18 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
                 let connection = Connection(loop: loop, connectingTo: try! SocketAddress("127.0.0.1:\(port)"), options: options) { [self] error in
                     connected.value = error == nil
                 }
-                connection.onFrame = { [self] frame in frames.mutate { $0.append(frame) } }
-                connection.onClose = { [self] reason in closed.value = reason }
+                connection.delegate = self
                 self.connection = connection
             }
             _ = await eventually { connected.value != nil }
+        }
+
+        func connection(_ connection: Connection, received frame: [UInt8]) {
+            if keepsFrames { frames.mutate { $0.append(frame) } }
+        }
+
+        func connection(_ connection: Connection, closedBecause reason: Connection.CloseReason) {
+            closed.value = reason
         }
 
         func send(_ body: [UInt8]) { loop.execute { [self] in connection?.send(frame: body) } }
@@ -299,7 +317,7 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
         server.onDrained = { connection in connection.send(frame: refill) }
         let reader = try await RawClient(port: server.port)
         defer { reader.stop() }
-        reader.loop.execute { reader.connection?.onFrame = { _ in } }  // reads and drops: keeps up
+        reader.loop.execute { reader.keepsFrames = false }  // reads and drops: keeps up
         reader.send([1])
         #expect(await eventually { server.drains.value > 20 })
         let other = try await RawClient(port: server.port)
