@@ -60,14 +60,7 @@ extension Broker {
                             now: overlayNow(), broker: self)
         peerLinks[link.number] = link
         connection.delegate = link
-        let timer = Timer(loop: loop) { [unowned self, unowned link] in
-            guard !link.isEstablished else { return }
-            logger.info("closing \(link.label): no handshake within \(configuration.handshakeTimeout) s")
-            link.connection.close()
-            closed(link, reason: .closedLocally)
-        }
-        timer.schedule(after: configuration.handshakeTimeout)
-        link.handshakeTimer = timer
+        startHandshakeClock(link.number)
         return link
     }
 
@@ -82,7 +75,6 @@ extension Broker {
     /// from its views (and probes it now and then while it is dormant).
     func closed(_ link: PeerLink, reason: Connection.CloseReason) {
         guard peerLinks.removeValue(forKey: link.number) != nil else { return }
-        link.handshakeTimer?.cancel()
         link.connection.close()
         logger.debug("\(link.label) ended: \(reason)")
         guard !link.closedDeliberately, !shuttingDown, let peer = link.identity ?? link.expected else { return }
@@ -132,8 +124,6 @@ extension Broker {
     }
 
     private func established(_ link: PeerLink, peer: PeerID) {
-        link.handshakeTimer?.cancel()
-        link.handshakeTimer = nil
         guard peer != identity.publicKey else {
             logger.info("closing \(link.label): it is this broker itself")
             link.closedDeliberately = true

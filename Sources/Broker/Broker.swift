@@ -32,6 +32,9 @@ public final class Broker {
     private(set) var shuttingDown = false
     private var shutdownTimer: Timer?
     private var maintenanceTimer: Timer?
+    /// Connections still in their handshake, and the one timer that ends those that take too long.
+    private var handshakeDeadlines = HandshakeDeadlines()
+    private lazy var handshakeTimer = Timer(loop: loop) { [unowned self] in handshakeTimeUp() }
     private var connectionOptions: Connection.Options
     /// Traffic of client connections and of peer links, for metrics.
     let clientTraffic = TrafficTally()
@@ -281,16 +284,34 @@ public final class Broker {
         let session = EdgeSession(number: newNumber(), connection: connection, channel: channel, broker: self)
         sessions[session.number] = session
         connection.delegate = session
-        let timer = Timer(loop: loop) { [unowned self, unowned session] in
-            if session.identity == nil {
+        startHandshakeClock(session.number)
+    }
+
+    /// Closes connection `number` if its handshake has not completed within the time limit.
+    func startHandshakeClock(_ number: UInt64) {
+        if handshakeDeadlines.isEmpty { handshakeTimer.schedule(after: configuration.handshakeTimeout) }
+        handshakeDeadlines.add(number, now: Environment.monotonicNanoseconds())
+    }
+
+    /// The handshake timer fired: closes the connections whose time is up and still shake hands.
+    private func handshakeTimeUp() {
+        let now = Environment.monotonicNanoseconds()
+        let limit = UInt64(configuration.handshakeTimeout * 1e9)
+        for number in handshakeDeadlines.expired(now: now, limit: limit) {
+            if let session = sessions[number], session.identity == nil {
                 logger.info("closing \(session.label): no handshake within \(configuration.handshakeTimeout) s")
                 statistics.connectionsClosed["handshake_timeout", default: 0] += 1
                 session.connection.close()
                 closed(session, reason: .closedLocally)
+            } else if let link = peerLinks[number], !link.isEstablished {
+                logger.info("closing \(link.label): no handshake within \(configuration.handshakeTimeout) s")
+                link.connection.close()
+                closed(link, reason: .closedLocally)
             }
         }
-        timer.schedule(after: configuration.handshakeTimeout)
-        session.handshakeTimer = timer
+        if let wait = handshakeDeadlines.untilNext(now: now, limit: limit) {
+            handshakeTimer.schedule(after: Double(wait) / 1e9)
+        }
     }
 
     func newNumber() -> UInt64 {
@@ -315,7 +336,6 @@ public final class Broker {
 
     func closed(_ session: EdgeSession, reason: Connection.CloseReason) {
         guard sessions.removeValue(forKey: session.number) != nil else { return }
-        session.handshakeTimer?.cancel()
         for subscription in session.subscriptions.values { detach(subscription) }
         session.subscriptions.removeAll()
         logger.debug("connection \(session.label) ended: \(reason)")
@@ -350,8 +370,6 @@ public final class Broker {
         case .send:
             return
         case .established(let peer, _):
-            session.handshakeTimer?.cancel()
-            session.handshakeTimer = nil
             logger.debug("client \(peer.text) connected from \(session.connection.peer)")
         case .message(let plaintext):
             do {

@@ -65,7 +65,6 @@ final class EdgeSession {
     /// Chained publishes of the open chain, all waiting for its signed end.
     var openChainLength: Int { openChain?.length ?? 0 }
 
-    var handshakeTimer: Timer?
     private(set) var isClosing = false
 
     init(number: UInt64, connection: Connection, channel: SecureChannel, broker: Broker) {
@@ -125,7 +124,6 @@ final class EdgeSession {
     func close(afterSending error: (code: ErrorCode, text: String)?) {
         guard !isClosing else { return }
         isClosing = true
-        handshakeTimer?.cancel()
         if let error { send(.error(request: 0, code: error.code, text: error.text)) }
         flush()
         connection.closeAfterFlush()

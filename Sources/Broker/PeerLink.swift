@@ -31,7 +31,6 @@ final class PeerLink {
     static let maximumWaitingBehindChain = 1024
     /// Monotonic milliseconds of the last message either way, to close links nobody uses.
     var lastUsed: UInt64
-    var handshakeTimer: Timer?
     private(set) var isClosing = false
     /// Set when the broker closes the link on purpose: its end does not make the peer unreachable.
     var closedDeliberately = false
@@ -102,7 +101,6 @@ final class PeerLink {
     func close() {
         guard !isClosing else { return }
         isClosing = true
-        handshakeTimer?.cancel()
         connection.closeAfterFlush()
     }
 }

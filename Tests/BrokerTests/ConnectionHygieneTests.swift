@@ -43,6 +43,28 @@ import Glibc
         await broker.stop()
     }
 
+    /// One timer serves every connection's handshake limit: connections that arrive at different
+    /// times are each closed once their own time is up, and one that completed is left alone.
+    @Test func connectionsThatNeverShakeHandsAreClosedAfterTheHandshakeTimeout() async throws {
+        let broker = try await BrokerFixture { $0.handshakeTimeout = 0.5 }
+        let started = Environment.monotonicNanoseconds()
+        let first = try RawConnection(address: broker.address)
+        let greeted = try RawConnection(address: broker.address)
+        try greeted.handshake(as: SigningKeyPair())
+        usleep(300_000)
+        let second = try RawConnection(address: broker.address)
+        #expect(first.isClosedByPeer())
+        let firstClosed = Environment.monotonicNanoseconds() - started
+        #expect(firstClosed >= 450_000_000)
+        #expect(second.isClosedByPeer())
+        #expect(Environment.monotonicNanoseconds() - started >= 750_000_000)
+        try greeted.send(EdgeMessage.ping(nonce: 1))
+        #expect(try greeted.receive() == .pong(nonce: 1))
+        let closed = await broker.statistics().connectionsClosed
+        #expect(closed == ["handshake_timeout": 2])
+        await broker.stop()
+    }
+
     @Test func aFrameOverTheConfiguredLimitIsRefused() async throws {
         let broker = try await BrokerFixture { $0.maximumFrameLength = 4096 }
         let client = try RawConnection(address: broker.address)
