@@ -25,9 +25,10 @@ let package = Package(
         .systemLibrary(name: "CLibevent", pkgConfig: "libevent", providers: [.apt(["libevent-dev"])]),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "CMalloc"),
 
         // Primitives.
-        .target(name: "Platform"),
+        .target(name: "Platform", dependencies: ["CMalloc"]),
         .target(name: "Sodium", dependencies: ["CSodium"]),
         .target(name: "EventLoop", dependencies: ["CLibevent", "Platform"]),
 

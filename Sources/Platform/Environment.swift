@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import CMalloc
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -49,5 +50,15 @@ public enum Environment {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
+    }
+
+    /// Makes the C allocator merge small freed blocks with their neighbours, for a process that
+    /// keeps many small long-lived objects made among short-lived ones (a broker's connections):
+    /// glibc's fastbins never merge, so the blocks each handshake freed stayed as holes between
+    /// the ones a connection keeps. Its per-thread cache still serves the sizes in constant use.
+    public static func coalesceSmallFreedBlocks() {
+        #if canImport(Glibc)
+        mallopt(M_MXFAST, 0)
+        #endif
     }
 }

@@ -29,6 +29,7 @@ final class Daemon {
     }
 
     func run() throws(BrokerError) {
+        Environment.coalesceSmallFreedBlocks()
         let identity = try BrokerIdentity.loadOrCreate(dataDirectory: settings.broker.dataDirectory)
         let loop: EventLoop
         do { loop = try EventLoop() } catch { throw BrokerError(error.message) }
