@@ -189,8 +189,10 @@ public final class Broker {
     /// list); connection limits apply to connections accepted from now on.
     public func reconfigure(_ new: BrokerConfiguration) {
         let bootstrapChanged = new.bootstrap != configuration.bootstrap
+        let handshakeTimeoutChanged = new.handshakeTimeout != configuration.handshakeTimeout
         configuration.takeReloadable(from: new)
         connectionOptions = Self.clientConnectionOptions(configuration)
+        if handshakeTimeoutChanged && !handshakeDeadlines.isEmpty { handshakeTimeUp() }  // the timer waits for the old limit
         if bootstrapChanged && !shuttingDown { bootstrap() }  // join through the new addresses now
     }
 
@@ -234,6 +236,7 @@ public final class Broker {
         listener?.close()
         listener = nil
         maintenanceTimer?.cancel()
+        handshakeTimer.cancel()
         peerListener?.close()
         peerListener = nil
         overlayTimer?.cancel()
@@ -289,21 +292,31 @@ public final class Broker {
 
     /// Closes connection `number` if its handshake has not completed within the time limit.
     func startHandshakeClock(_ number: UInt64) {
+        // Connections at the front that are past their handshake, or gone, leave now: under a long
+        // limit they would otherwise wait out their time in the queue.
+        handshakeDeadlines.dropFront { !isShakingHands($0) }
         if handshakeDeadlines.isEmpty { handshakeTimer.schedule(after: configuration.handshakeTimeout) }
         handshakeDeadlines.add(number, now: Environment.monotonicNanoseconds())
+    }
+
+    /// Whether connection `number` is open (not closing) and has not completed its handshake.
+    private func isShakingHands(_ number: UInt64) -> Bool {
+        if let session = sessions[number] { return session.identity == nil && !session.isClosing }
+        if let link = peerLinks[number] { return !link.isEstablished && !link.isClosing }
+        return false
     }
 
     /// The handshake timer fired: closes the connections whose time is up and still shake hands.
     private func handshakeTimeUp() {
         let now = Environment.monotonicNanoseconds()
         let limit = UInt64(configuration.handshakeTimeout * 1e9)
-        for number in handshakeDeadlines.expired(now: now, limit: limit) {
-            if let session = sessions[number], session.identity == nil {
+        for number in handshakeDeadlines.expired(now: now, limit: limit) where isShakingHands(number) {
+            if let session = sessions[number] {
                 logger.info("closing \(session.label): no handshake within \(configuration.handshakeTimeout) s")
                 statistics.connectionsClosed["handshake_timeout", default: 0] += 1
                 session.connection.close()
                 closed(session, reason: .closedLocally)
-            } else if let link = peerLinks[number], !link.isEstablished {
+            } else if let link = peerLinks[number] {
                 logger.info("closing \(link.label): no handshake within \(configuration.handshakeTimeout) s")
                 link.connection.close()
                 closed(link, reason: .closedLocally)

@@ -19,15 +19,25 @@ struct HandshakeDeadlines {
     /// may have finished their handshake or closed since: the caller checks).
     mutating func expired(now: UInt64, limit: UInt64) -> [UInt64] {
         var numbers: [UInt64] = []
-        while let first = waiting.first, now &- first.since >= limit {
+        while let first = waiting.first, Self.elapsed(since: first.since, now: now) >= limit {
             numbers.append(first.number)
             waiting.removeFirst()
         }
         return numbers
     }
 
+    /// Removes connections from the front while `isDone` says they no longer need a deadline.
+    mutating func dropFront(while isDone: (UInt64) -> Bool) {
+        while let first = waiting.first, isDone(first.number) { waiting.removeFirst() }
+    }
+
     /// Nanoseconds from `now` until the oldest connection's time is up; nil when none waits.
     func untilNext(now: UInt64, limit: UInt64) -> UInt64? {
-        waiting.first.map { first in limit - min(limit, now &- first.since) }
+        waiting.first.map { first in limit - min(limit, Self.elapsed(since: first.since, now: now)) }
+    }
+
+    /// Time from `since` to `now`; 0 for a connection that joined after `now` was read.
+    private static func elapsed(since: UInt64, now: UInt64) -> UInt64 {
+        now > since ? now - since : 0
     }
 }

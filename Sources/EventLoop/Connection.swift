@@ -86,8 +86,9 @@ public final class Connection {
     /// When a frame last arrived (monotonic nanoseconds; the connection's creation before that).
     public private(set) var lastReceived = Environment.monotonicNanoseconds()
 
-    /// Hears the connection's frames and events. Not retained: its owner keeps the connection,
-    /// and one reference per connection costs no allocation, unlike a closure per event.
+    /// Hears the connection's frames and events. Not retained (one reference per connection costs
+    /// no allocation, unlike a closure per event): the owner keeps the connection and `close()`s
+    /// it before letting go of the delegate, after which nothing is reported.
     public unowned(safe) var delegate: (any ConnectionDelegate)?
 
     /// Wraps an accepted socket.

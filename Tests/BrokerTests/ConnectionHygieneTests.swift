@@ -65,6 +65,21 @@ import Glibc
         await broker.stop()
     }
 
+    /// A reload that shortens the handshake limit holds connections already waiting to it, at
+    /// once rather than when the old limit would have ended.
+    @Test func aShorterHandshakeTimeoutAfterAReloadAppliesToConnectionsWaiting() async throws {
+        let broker = try await BrokerFixture { $0.handshakeTimeout = 30 }
+        let silent = try RawConnection(address: broker.address)
+        usleep(100_000)
+        let started = Environment.monotonicNanoseconds()
+        await broker.reconfigure { $0.handshakeTimeout = 0.3 }
+        #expect(silent.isClosedByPeer())
+        #expect(Environment.monotonicNanoseconds() - started < 10_000_000_000)
+        let closed = await broker.statistics().connectionsClosed
+        #expect(closed == ["handshake_timeout": 1])
+        await broker.stop()
+    }
+
     @Test func aFrameOverTheConfiguredLimitIsRefused() async throws {
         let broker = try await BrokerFixture { $0.maximumFrameLength = 4096 }
         let client = try RawConnection(address: broker.address)

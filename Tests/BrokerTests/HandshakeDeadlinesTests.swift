@@ -25,5 +25,15 @@ import Testing
         #expect(deadlines.expired(now: 152, limit: 2) == [1, 2])
         deadlines.add(3, now: 160)
         #expect(deadlines.untilNext(now: 200, limit: 10) == 0)
+        #expect(deadlines.untilNext(now: 150, limit: 10) == 10)  // joined after `now` was read
+    }
+
+    @Test func connectionsDoneWithTheirHandshakeLeaveFromTheFront() {
+        var deadlines = HandshakeDeadlines()
+        for number in 1...4 as ClosedRange<UInt64> { deadlines.add(number, now: 100) }
+        deadlines.dropFront { $0 != 3 }
+        #expect(deadlines.expired(now: 1000, limit: 10) == [3, 4])
+        deadlines.dropFront { _ in true }
+        #expect(deadlines.isEmpty)
     }
 }

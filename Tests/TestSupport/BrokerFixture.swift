@@ -51,6 +51,18 @@ public final class BrokerFixture: @unchecked Sendable {
         }
     }
 
+    /// Applies a reload (what SIGHUP does for polderd), on the loop.
+    public func reconfigure(_ change: @escaping @Sendable (inout BrokerConfiguration) -> Void) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.execute { [self] in
+                var configuration = broker!.configuration
+                change(&configuration)
+                broker!.reconfigure(configuration)
+                continuation.resume()
+            }
+        }
+    }
+
     public func stop() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             loop.execute { [self] in
