@@ -196,6 +196,7 @@ extension Broker {
                 state.liveSubscriptions.removeValue(forKey: subscription.number)
                 statistics.subscribersFellBehind += 1
                 logger.debug("\(subscription.session.label) fell behind on \(subscription.topicID.text) at position \(subscription.nextPosition)")
+                subscription.session.connection.notifyWhenDrained()
                 continue
             }
             send(message, at: position, to: subscription)
@@ -203,8 +204,14 @@ extension Broker {
     }
 
     /// Reads from the store and sends while the connection has room; turns the subscription live
-    /// once it has everything committed.
+    /// once it has everything committed. Stopped by a full connection, it goes on when that drains.
     func pump(_ subscription: Subscription) {
+        sendFromStore(subscription)
+        let session = subscription.session
+        if subscription.isActive, !subscription.isLive, !session.isClosing { session.connection.notifyWhenDrained() }
+    }
+
+    private func sendFromStore(_ subscription: Subscription) {
         let session = subscription.session
         guard subscription.isActive, !subscription.isLive, !session.isClosing, session.connection.isOpen else { return }
         let state = subscription.topic

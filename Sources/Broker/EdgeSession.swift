@@ -20,6 +20,9 @@ final class EdgeSession {
     /// Messages sent during this loop turn, sealed together at its end.
     private var outbox = EdgeOutbox.broker()
     private(set) var identity: SigningPublicKey?
+    /// Beside `identity`, in its padding (10,000 idle sessions pay for every padding byte).
+    private(set) var isClosing = false
+    /// Beside `identity`, in its padding (10,000 idle sessions pay for every padding byte).
     var subscriptions: [TopicID: Subscription] = [:]
     /// Publishes not yet authentic (signature being checked, or chained and waiting for their
     /// successor), in arrival order. A client sends a chain in order, so no vouchers are kept.
@@ -64,8 +67,6 @@ final class EdgeSession {
     var isInChain: Bool { openChain != nil }
     /// Chained publishes of the open chain, all waiting for its signed end.
     var openChainLength: Int { openChain?.length ?? 0 }
-
-    private(set) var isClosing = false
 
     init(number: UInt64, connection: Connection, channel: SecureChannel, broker: Broker) {
         self.number = number

@@ -51,13 +51,24 @@ public final class Connection {
         }
     }
 
+    // Stored properties are ordered so that the flags pack beside the socket: 10,000 idle
+    // connections pay for every padding byte.
+
     /// The socket; -1 once closed.
     private var socket: Int32
-    private var readEvent: OpaquePointer?
     private var readEventAdded = false
+    private var writeEventAdded = false
+    private var flushScheduled = false
+    /// The delegate asked to hear when output drains (`notifyWhenDrained`).
+    private var drainWanted = false
+    /// The loop will report the drain in its next pass (`EventLoop.reportDrainInNextPass`).
+    private var drainReportQueued = false
+    private var closing = false
+    private var readingStopped = false
+    private var readingPaused = false
+    private var readEvent: OpaquePointer?
     /// Made when first needed: for a connect, or output the socket would not take at once.
     private var writeEvent: OpaquePointer?
-    private var writeEventAdded = false
     /// Received bytes not yet handed on, from `inputStart`: the start of a frame, or frames held
     /// back.
     private var input: [UInt8] = []
@@ -65,15 +76,8 @@ public final class Connection {
     /// Framed output; its first `outputWritten` bytes are already written.
     private var output: [UInt8] = []
     private var outputWritten = 0
-    private var flushScheduled = false
-    /// A flush at the end of a turn drained the output: `connectionDrained` runs from the write event, in
-    /// a later loop pass, so that a handler that sends again cannot hold the loop.
-    private var drainPending = false
     private let options: Options
     private var connectHandler: ((EventLoopError?) -> Void)?
-    private var closing = false
-    private var readingStopped = false
-    private var readingPaused = false
     /// The peer's address.
     public let peer: SocketAddress
     /// The loop the connection belongs to.
@@ -167,7 +171,7 @@ public final class Connection {
             traffic.bytesSent &+= UInt64(4 + body.count)
             traffic.framesSent &+= 1
         }
-        // While the write event is armed (the socket was full, or a drain is to be reported), it
+        // While the write event is armed (the socket was full), it
         // writes this too, in the next loop pass.
         if !flushScheduled && !writeEventAdded {
             flushScheduled = true
@@ -379,15 +383,21 @@ public final class Connection {
     /// Writes queued output once a turn's callbacks have run (called by the loop).
     func flush() {
         flushScheduled = false
-        guard socket >= 0, connectHandler == nil, let wrote = writeOutput() else { return }
-        if wrote && queuedOutput <= options.writeLowWaterMark {
-            if closing {
-                if queuedOutput == 0 { return finish(.closedLocally) }
-            } else {
-                drainPending = true
-            }
-        }
+        guard socket >= 0, connectHandler == nil, writeOutput() != nil else { return }
+        if closing && queuedOutput == 0 { return finish(.closedLocally) }
         updateWriteEvent()
+        if drainWanted && queuedOutput <= options.writeLowWaterMark { scheduleDrainReport() }
+    }
+
+    /// Asks for one `connectionDrained` once queued output is at most the write low-water mark,
+    /// for a sender that held back because too much was queued. It comes in a later loop pass,
+    /// even when the output is low already, so that a handler that sends again cannot hold the
+    /// loop. Output that drains unasked costs nothing: no report, no write event.
+    public func notifyWhenDrained() {
+        guard socket >= 0, !closing else { return }
+        drainWanted = true
+        // With a flush due this turn, the flush decides.
+        if !flushScheduled && queuedOutput <= options.writeLowWaterMark { scheduleDrainReport() }
     }
 
     /// Writes queued output until it is gone or the socket is full; returns whether anything was
@@ -420,19 +430,39 @@ public final class Connection {
         return wrote
     }
 
-    /// The write event waits for room in the socket while output is queued, and fires once more
-    /// for a pending drain report.
+    /// The write event waits for room in the socket while output is queued, and only then.
     private func updateWriteEvent() {
-        setWriteEvent(added: queuedOutput > 0 || drainPending)
+        setWriteEvent(added: queuedOutput > 0)
+    }
+
+    private func scheduleDrainReport() {
+        guard !drainReportQueued else { return }
+        drainReportQueued = true
+        loop.reportDrainInNextPass(self)
+    }
+
+    /// Called by the loop in the pass after a drain report was scheduled.
+    func reportQueuedDrain() {
+        drainReportQueued = false
+        guard socket >= 0, !closing else { return }
+        reportDrainIfWanted()
+    }
+
+    private func reportDrainIfWanted() {
+        guard drainWanted, queuedOutput <= options.writeLowWaterMark else { return }
+        drainWanted = false
+        delegate?.connectionDrained(self)
     }
 
     fileprivate func socketWritable() {
         guard let handler = connectHandler else {
-            guard let wrote = writeOutput() else { return }
-            let drained = (wrote || drainPending) && queuedOutput <= options.writeLowWaterMark
-            drainPending = false
+            guard writeOutput() != nil else { return }
             updateWriteEvent()
-            if drained { self.drained() }
+            if closing {
+                if queuedOutput == 0 { finish(.closedLocally) }
+                return
+            }
+            reportDrainIfWanted()
             return
         }
         var error: Int32 = 0
@@ -449,13 +479,6 @@ public final class Connection {
         flush()  // what was sent while connecting
     }
 
-    private func drained() {
-        if closing {
-            if queuedOutput == 0 { finish(.closedLocally) }
-            return
-        }
-        delegate?.connectionDrained(self)
-    }
 }
 
 private func readCallback(_ socket: Int32, _ what: Int16, _ argument: UnsafeMutableRawPointer?) {

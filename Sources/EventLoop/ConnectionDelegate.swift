@@ -4,7 +4,7 @@ public protocol ConnectionDelegate: AnyObject {
     func connection(_ connection: Connection, received frame: [UInt8])
     /// The connection ended, however it ended (not after its owner called `close()`); once only.
     func connection(_ connection: Connection, closedBecause reason: Connection.CloseReason)
-    /// A write left at most the write low-water mark queued.
+    /// Queued output fell to the write low-water mark, after `notifyWhenDrained()` asked.
     func connectionDrained(_ connection: Connection)
     /// Queued output passed the output limit: the peer does not read.
     func connectionOverflowed(_ connection: Connection)

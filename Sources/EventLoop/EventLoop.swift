@@ -18,6 +18,9 @@ public final class EventLoop: @unchecked Sendable {
     private var afterCallbacksWork: [() -> Void] = []  // loop thread only
     private var connectionsToFlush: [Connection] = []  // loop thread only
     private var afterCallbacksScheduled = false  // loop thread only
+    /// Runs in the loop's next pass, after it has polled the sockets again.
+    private var nextPass: OpaquePointer!
+    private var drainsToReport: [Connection] = []  // loop thread only
     /// Where the loop's connections read into: callbacks on one loop never overlap, so one buffer
     /// serves them all and an idle connection needs none.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
@@ -34,9 +37,11 @@ public final class EventLoop: @unchecked Sendable {
         event_add(wakeup, nil)
         afterCallbacks = polder_evuser_new(base, afterCallbacksCallback, Unmanaged.passUnretained(self).toOpaque())
         event_add(afterCallbacks, nil)
+        nextPass = event_new(base, -1, 0, nextPassCallback, Unmanaged.passUnretained(self).toOpaque())
     }
 
     deinit {
+        event_free(nextPass)
         event_free(afterCallbacks)
         event_free(wakeup)
         event_base_free(base)
@@ -101,6 +106,22 @@ public final class EventLoop: @unchecked Sendable {
         scheduleAfterCallbacks()
     }
 
+    /// Tells `connection` in the loop's next pass that its output drained. Not at once: a delegate
+    /// that answers a drain by sending more (a catch-up reader) waits its turn behind the other
+    /// sockets, as it would for a write event, and no connection keeps a write event for it.
+    func reportDrainInNextPass(_ connection: Connection) {
+        drainsToReport.append(connection)
+        guard drainsToReport.count == 1 else { return }
+        var now = timeval(tv_sec: 0, tv_usec: 0)
+        event_add(nextPass, &now)
+    }
+
+    fileprivate func runNextPass() {
+        let connections = drainsToReport
+        drainsToReport.removeAll(keepingCapacity: true)
+        for connection in connections { connection.reportQueuedDrain() }
+    }
+
     private func scheduleAfterCallbacks() {
         guard !afterCallbacksScheduled else { return }
         afterCallbacksScheduled = true
@@ -133,6 +154,10 @@ public final class EventLoop: @unchecked Sendable {
 
 private func afterCallbacksCallback(_ fd: Int32, _ what: Int16, _ argument: UnsafeMutableRawPointer?) {
     Unmanaged<EventLoop>.fromOpaque(argument!).takeUnretainedValue().runAfterCallbacksWork()
+}
+
+private func nextPassCallback(_ fd: Int32, _ what: Int16, _ argument: UnsafeMutableRawPointer?) {
+    Unmanaged<EventLoop>.fromOpaque(argument!).takeUnretainedValue().runNextPass()
 }
 
 private func wakeupCallback(_ fd: Int32, _ what: Int16, _ argument: UnsafeMutableRawPointer?) {

@@ -7,12 +7,12 @@
 /// only once `peerSentBatch()` was called.
 public struct EdgeOutbox {
     private var messages: [[UInt8]] = []
-    private let fromBroker: Bool
-    private let maximumBatchLength: Int
-    private var batching: Bool
-    private var announced: Bool
     /// Bytes queued, so that flow control can count them before they reach the socket.
     public private(set) var byteCount = 0
+    private let maximumBatchLength: Int
+    private let fromBroker: Bool
+    private var batching: Bool
+    private var announced: Bool
 
     private init(fromBroker: Bool, maximumBatchLength: Int, batching: Bool) {
         self.fromBroker = fromBroker

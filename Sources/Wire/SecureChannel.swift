@@ -16,57 +16,59 @@ public struct SecureChannel {
         case message([UInt8])
     }
 
-    /// The handshake until it yields the transport keys; then nothing of it is kept (its hashes and
-    /// ephemeral keys would otherwise stay with every idle connection).
-    private enum Handshake {
-        indirect case running(NoiseHandshake)
-        /// Complete, or failed: a failed handshake cannot go on.
-        case over
+    /// Where the channel is. The handshake (its hashes, its ephemeral keys and the proof this side
+    /// sends) is dropped once it yields the transport: an idle connection keeps only its two keys.
+    private enum State {
+        indirect case handshaking(NoiseHandshake, proof: IdentityProof)
+        case established(NoiseTransport)
+        /// A handshake step failed: the channel cannot go on.
+        case failed
     }
 
-    private var handshake: Handshake
-    private var transport: NoiseTransport?
-    private let proof: IdentityProof
-    public private(set) var peerIdentity: SigningPublicKey?
+    private var state: State
 
     /// - Parameter noiseStaticKey: the X25519 static key; a process may reuse one for all connections.
     public init(role: NoiseHandshake.Role, identity: SigningKeyPair, noiseStaticKey: KeyAgreementKeyPair = KeyAgreementKeyPair(),
                 proof: IdentityProof? = nil) {
-        self.proof = proof ?? IdentityProof(identity: identity, noiseStaticKey: noiseStaticKey.publicKey)
-        handshake = .running(NoiseHandshake(role: role, prologue: Self.prologue, staticKey: noiseStaticKey))
+        state = .handshaking(NoiseHandshake(role: role, prologue: Self.prologue, staticKey: noiseStaticKey),
+                             proof: proof ?? IdentityProof(identity: identity, noiseStaticKey: noiseStaticKey.publicKey))
     }
 
-    public var isEstablished: Bool { transport != nil }
+    public var isEstablished: Bool {
+        if case .established = state { true } else { false }
+    }
 
     /// The initiator's first frame.
     public mutating func start() throws(WireError) -> [UInt8] {
-        var state = try takeHandshake()
-        let first = try state.writeMessage()
-        handshake = .running(state)
+        var (handshake, proof) = try takeHandshake()
+        let first = try handshake.writeMessage()
+        state = .handshaking(handshake, proof: proof)
         return first
     }
 
     /// Processes one received frame body.
     public mutating func receive(_ frame: [UInt8]) throws(WireError) -> Step {
-        if transport != nil {
-            return .message(try transport!.decrypt(frame))
+        if case .established(var transport) = state {
+            let message = try transport.decrypt(frame)
+            state = .established(transport)
+            return .message(message)
         }
-        var state = try takeHandshake()
-        let payload = try state.readMessage(frame)
-        switch (state.role, state.messageIndex) {
+        var (handshake, proof) = try takeHandshake()
+        let payload = try handshake.readMessage(frame)
+        switch (handshake.role, handshake.messageIndex) {
         case (.responder, 1):
             guard payload.isEmpty else { throw WireError(.handshakeFailed, "the first handshake message carries no payload") }
-            let reply = try state.writeMessage(payload: proof.encoded)
-            handshake = .running(state)
+            let reply = try handshake.writeMessage(payload: proof.encoded)
+            state = .handshaking(handshake, proof: proof)
             return .send([reply])
         case (.initiator, 2):
-            let peer = try verifiedPeer(payload, state)
-            let final = try state.writeMessage(payload: proof.encoded)
-            transport = try state.split()
+            let peer = try Self.verifiedPeer(payload, handshake)
+            let final = try handshake.writeMessage(payload: proof.encoded)
+            state = .established(try handshake.split())
             return .established(identity: peer, send: [final])
         case (.responder, 3):
-            let peer = try verifiedPeer(payload, state)
-            transport = try state.split()
+            let peer = try Self.verifiedPeer(payload, handshake)
+            state = .established(try handshake.split())
             return .established(identity: peer, send: [])
         default:
             throw WireError(.handshakeFailed, "unexpected handshake message")
@@ -74,28 +76,35 @@ public struct SecureChannel {
     }
 
     /// The running handshake, taken out so that it changes in place (no other copy holds its
-    /// arrays); the caller puts it back unless the handshake ended. A step that throws leaves none.
-    private mutating func takeHandshake() throws(WireError) -> NoiseHandshake {
-        guard case .running(let state) = handshake else {
-            throw WireError(.handshakeFailed, transport == nil ? "the handshake failed earlier" : "the handshake is complete")
+    /// arrays); the caller puts it back unless the handshake ended. A step that throws leaves the
+    /// channel failed.
+    private mutating func takeHandshake() throws(WireError) -> (NoiseHandshake, IdentityProof) {
+        switch state {
+        case let .handshaking(handshake, proof):
+            state = .failed
+            return (handshake, proof)
+        case .established:
+            throw WireError(.handshakeFailed, "the handshake is complete")
+        case .failed:
+            throw WireError(.handshakeFailed, "the handshake failed earlier")
         }
-        handshake = .over
-        return state
     }
 
-    private mutating func verifiedPeer(_ payload: [UInt8], _ state: NoiseHandshake) throws(WireError) -> SigningPublicKey {
-        guard let remoteStatic = state.remoteStatic else { throw WireError(.handshakeFailed, "no remote static key") }
-        let peer = try IdentityProof.verify(payload, noiseStaticKey: remoteStatic)
-        peerIdentity = peer
-        return peer
+    private static func verifiedPeer(_ payload: [UInt8], _ handshake: NoiseHandshake) throws(WireError) -> SigningPublicKey {
+        guard let remoteStatic = handshake.remoteStatic else { throw WireError(.handshakeFailed, "no remote static key") }
+        return try IdentityProof.verify(payload, noiseStaticKey: remoteStatic)
     }
 
     /// Encrypts one application message into a frame body.
     public mutating func seal(_ message: [UInt8]) throws(WireError) -> [UInt8] {
-        guard transport != nil else { throw WireError(.handshakeFailed, "cannot send before the handshake completes") }
+        guard case .established(var transport) = state else {
+            throw WireError(.handshakeFailed, "cannot send before the handshake completes")
+        }
         guard message.count <= Limits.maximumMessageLength else {
             throw WireError(.limitExceeded, "a message of \(message.count) bytes exceeds the limit of \(Limits.maximumMessageLength)")
         }
-        return try transport!.encrypt(message)
+        let frame = try transport.encrypt(message)
+        state = .established(transport)
+        return frame
     }
 }

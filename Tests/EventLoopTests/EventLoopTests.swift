@@ -227,10 +227,38 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
         server.loop.execute {
             let target = server.connections[0]
             for _ in 0..<400 { target.send(frame: [UInt8](repeating: 1, count: 60_000)) }
+            target.notifyWhenDrained()
         }
         #expect(await eventually { server.overflows.value > 0 })
-        // The client reads it all in the end: the queue drains to the low-water mark (0).
+        // The client reads it all in the end: the queue drains to the low-water mark (0), once.
         #expect(await eventually(10) { server.drains.value > 0 })
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(server.drains.value == 1)
+    }
+
+    /// Drains are reported only when asked for: output that drains unasked costs no report (and
+    /// no write event); a request while nothing is queued is answered in a later loop pass.
+    @Test func aDrainIsReportedOnlyWhenAskedFor() async throws {
+        let server = try await Server(options: .init(maximumFrameLength: 100_000))
+        defer { server.stop() }
+        server.onFrame = { connection, count in
+            connection.send(frame: [UInt8(count)])
+            if count == 2 { connection.notifyWhenDrained() }
+        }
+        let client = try await RawClient(port: server.port)
+        defer { client.stop() }
+        client.send([1])
+        #expect(await eventually { client.frames.value.count == 1 })
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(server.drains.value == 0)
+        client.send([2])
+        #expect(await eventually { server.drains.value == 1 })
+        #expect(client.frames.value.count == 2)
+        // Asked with nothing queued and no flush due: reported once, in a later pass.
+        server.loop.execute { server.connections[0].notifyWhenDrained() }
+        #expect(await eventually { server.drains.value == 2 })
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(server.drains.value == 2)
     }
 
     /// A peer that writes a long burst and closes: every frame arrives whole and in order, though
@@ -313,8 +341,16 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
         defer { server.stop() }
         // Small enough that the socket never fills: only the loop's pacing stops the rounds.
         let refill: [UInt8] = [3]
-        server.onFrame = { connection, count in if count == 1 { connection.send(frame: refill) } }
-        server.onDrained = { connection in connection.send(frame: refill) }
+        server.onFrame = { connection, count in
+            if count == 1 {
+                connection.send(frame: refill)
+                connection.notifyWhenDrained()
+            }
+        }
+        server.onDrained = { connection in
+            connection.send(frame: refill)
+            connection.notifyWhenDrained()
+        }
         let reader = try await RawClient(port: server.port)
         defer { reader.stop() }
         reader.loop.execute { reader.keepsFrames = false }  // reads and drops: keeps up

@@ -1,6 +1,7 @@
 import Sodium
 
-/// Noise CipherState for ChaChaPoly: a key and a 64-bit nonce counter (Noise spec §5.1).
+/// Noise CipherState for ChaChaPoly: a key and a 64-bit nonce counter (Noise spec §5.1). The
+/// handshake's cipher; an established session's two directions are a `NoiseTransport`.
 public struct NoiseCipherState: Sendable {
     private var key: SymmetricKey?
     private var nonce: UInt64 = 0
@@ -16,50 +17,52 @@ public struct NoiseCipherState: Sendable {
         nonce = 0
     }
 
-    /// The 96-bit ChaChaPoly nonce: 32 zero bits then the counter, little-endian.
-    private func nonceBytes() -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: 12)
-        for index in 0..<8 { bytes[4 + index] = UInt8(truncatingIfNeeded: nonce >> (8 * UInt64(index))) }
-        return bytes
-    }
-
-    private mutating func advance() throws(WireError) {
-        // 2^64-1 is reserved; a connection that reaches it must be replaced.
-        guard nonce < UInt64.max - 1 else { throw WireError(.handshakeFailed, "Noise nonce exhausted: reconnect") }
-        nonce += 1
-    }
-
-    mutating func encrypt(associatedData: [UInt8], plaintext: UnsafeRawBufferPointer) throws(WireError) -> [UInt8] {
-        guard let key else { return Array(plaintext) }
-        let ciphertext: [UInt8]
-        do { ciphertext = try ChaCha20Poly1305.seal(plaintext, key: key, nonce: nonceBytes(), associatedData: associatedData) } catch {
-            throw WireError(.handshakeFailed, "\(error)")
-        }
-        try advance()
+    mutating func encrypt(associatedData: [UInt8], plaintext: [UInt8]) throws(WireError) -> [UInt8] {
+        guard let key else { return plaintext }
+        let ciphertext = try key.withUnsafeBytes { k in
+            plaintext.withUnsafeBytes { p in Self.seal(p, keyBytes: k, nonce: nonce, associatedData: associatedData) }
+        }.get()
+        nonce = try Self.advance(nonce)
         return ciphertext
     }
 
-    mutating func encrypt(associatedData: [UInt8], plaintext: [UInt8]) throws(WireError) -> [UInt8] {
-        let result = plaintext.withUnsafeBytes { p in
-            Result { () throws(WireError) in try encrypt(associatedData: associatedData, plaintext: p) }
-        }
-        return try result.get()
-    }
-
-    mutating func decrypt(associatedData: [UInt8], ciphertext: UnsafeRawBufferPointer) throws(WireError) -> [UInt8] {
-        guard let key else { return Array(ciphertext) }
-        let plaintext: [UInt8]
-        do { plaintext = try ChaCha20Poly1305.open(ciphertext, key: key, nonce: nonceBytes(), associatedData: associatedData) } catch {
-            throw WireError(.decryptionFailed, "frame failed authentication")
-        }
-        try advance()
+    mutating func decrypt(associatedData: [UInt8], ciphertext: [UInt8]) throws(WireError) -> [UInt8] {
+        guard let key else { return ciphertext }
+        let plaintext = try key.withUnsafeBytes { k in
+            ciphertext.withUnsafeBytes { c in Self.open(c, keyBytes: k, nonce: nonce, associatedData: associatedData) }
+        }.get()
+        nonce = try Self.advance(nonce)
         return plaintext
     }
 
-    mutating func decrypt(associatedData: [UInt8], ciphertext: [UInt8]) throws(WireError) -> [UInt8] {
-        let result = ciphertext.withUnsafeBytes { c in
-            Result { () throws(WireError) in try decrypt(associatedData: associatedData, ciphertext: c) }
+    // MARK: ChaChaPoly with Noise's nonce, shared with NoiseTransport
+
+    /// The counter after `nonce`; 2^64-1 is reserved, so a connection that reaches it must be replaced.
+    static func advance(_ nonce: UInt64) throws(WireError) -> UInt64 {
+        guard nonce < UInt64.max - 1 else { throw WireError(.handshakeFailed, "Noise nonce exhausted: reconnect") }
+        return nonce + 1
+    }
+
+    /// Calls `body` with the 96-bit ChaChaPoly nonce for `counter`: 32 zero bits, then the counter
+    /// little-endian. It lives on the stack: a frame costs no allocation for it.
+    private static func withNonce<R>(_ counter: UInt64, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var nonce = (UInt32(0), UInt32(truncatingIfNeeded: counter).littleEndian, UInt32(truncatingIfNeeded: counter >> 32).littleEndian)
+        return withUnsafeBytes(of: &nonce, body)
+    }
+
+    static func seal(_ plaintext: UnsafeRawBufferPointer, keyBytes: UnsafeRawBufferPointer, nonce: UInt64,
+                     associatedData: [UInt8]) -> Result<[UInt8], WireError> {
+        withNonce(nonce) { n in
+            Result { () throws(SodiumError) in try ChaCha20Poly1305.seal(plaintext, keyBytes: keyBytes, nonce: n, associatedData: associatedData) }
+                .mapError { WireError(.handshakeFailed, "\($0)") }
         }
-        return try result.get()
+    }
+
+    static func open(_ ciphertext: UnsafeRawBufferPointer, keyBytes: UnsafeRawBufferPointer, nonce: UInt64,
+                     associatedData: [UInt8]) -> Result<[UInt8], WireError> {
+        withNonce(nonce) { n in
+            Result { () throws(SodiumError) in try ChaCha20Poly1305.open(ciphertext, keyBytes: keyBytes, nonce: n, associatedData: associatedData) }
+                .mapError { _ in WireError(.decryptionFailed, "frame failed authentication") }
+        }
     }
 }

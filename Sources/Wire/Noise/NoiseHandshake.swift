@@ -106,30 +106,6 @@ public struct NoiseHandshake {
     /// The transport ciphers, once the handshake is complete.
     public mutating func split() throws(WireError) -> NoiseTransport {
         guard isComplete else { throw WireError(.handshakeFailed, "Noise handshake not complete") }
-        let (initiatorToResponder, responderToInitiator) = symmetric.split()
-        return role == .initiator
-            ? NoiseTransport(send: initiatorToResponder, receive: responderToInitiator)
-            : NoiseTransport(send: responderToInitiator, receive: initiatorToResponder)
-    }
-}
-
-/// The two cipher states of an established Noise session.
-public struct NoiseTransport: Sendable {
-    private var send: NoiseCipherState
-    private var receive: NoiseCipherState
-
-    init(send: NoiseCipherState, receive: NoiseCipherState) {
-        self.send = send
-        self.receive = receive
-    }
-
-    /// Encrypts one outgoing transport message.
-    public mutating func encrypt(_ plaintext: [UInt8]) throws(WireError) -> [UInt8] {
-        try send.encrypt(associatedData: [], plaintext: plaintext)
-    }
-
-    /// Decrypts one incoming transport message; fails if it was altered, replayed or reordered.
-    public mutating func decrypt(_ ciphertext: [UInt8]) throws(WireError) -> [UInt8] {
-        try receive.decrypt(associatedData: [], ciphertext: ciphertext)
+        return symmetric.split(asInitiator: role == .initiator)
     }
 }

@@ -71,15 +71,21 @@ struct NoiseSymmetricState {
         return plaintext
     }
 
-    /// The two transport cipher states: (initiator→responder, responder→initiator).
-    mutating func split() -> (NoiseCipherState, NoiseCipherState) {
+    /// The transport: the first key encrypts from initiator to responder, the second back.
+    mutating func split(asInitiator: Bool) -> NoiseTransport {
         var (first, second) = Self.hkdf(chainingKey: chainingKey, inputKeyMaterial: [])
         defer {
             Memory.zero(&first)
             Memory.zero(&second)
             Memory.zero(&chainingKey)
         }
-        return (NoiseCipherState(key: try! SymmetricKey(Array(first.prefix(32)), placement: .heap)),
-                NoiseCipherState(key: try! SymmetricKey(Array(second.prefix(32)), placement: .heap)))
+        let keyLength = ChaCha20Poly1305.keyByteCount
+        return first.withUnsafeBytes { first in
+            second.withUnsafeBytes { second in
+                let (toResponder, toInitiator) = (UnsafeRawBufferPointer(rebasing: first[..<keyLength]),
+                                                  UnsafeRawBufferPointer(rebasing: second[..<keyLength]))
+                return asInitiator ? NoiseTransport(send: toResponder, receive: toInitiator) : NoiseTransport(send: toInitiator, receive: toResponder)
+            }
+        }
     }
 }
