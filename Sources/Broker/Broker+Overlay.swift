@@ -111,7 +111,7 @@ extension Broker {
         let brokers = Set(neighbours.keys)
         guard !brokers.isEmpty, brokers != rememberedBrokers else { return }
         rememberedBrokers = brokers
-        store.submit([.rememberPeers(Array(neighbours.values))])
+        submit(.rememberPeers(Array(neighbours.values)))
     }
 
     /// The peer view and ring neighbours, as log lines.

@@ -28,6 +28,8 @@ public final class Broker {
     var durableSessions: DurableSessions
     /// Store operations awaiting their commit, by ticket.
     var pendingWrites: [UInt64: PendingWrite] = [:]
+    /// This turn's store operations, not yet handed to the store (`submit`).
+    private var queuedStoreOperations: [StoreOperation] = []
     private var nextNumber: UInt64 = 0
     private(set) var shuttingDown = false
     private var shutdownTimer: Timer?
@@ -268,6 +270,7 @@ public final class Broker {
 
     /// Waits for every store write to be committed and stops the store's writer.
     public func closeStore() {
+        submitQueuedStoreOperations()
         store.close()
     }
 
@@ -456,11 +459,26 @@ public final class Broker {
     func write(_ pending: PendingWrite, _ operation: (UInt64) -> StoreOperation) {
         let ticket = newNumber()
         pendingWrites[ticket] = pending
-        store.submit([operation(ticket)])
+        submit(operation(ticket))
+    }
+
+    /// Queues `operation` for the store's writer, which gets a turn's operations together once
+    /// the turn's writes are out: waking the writer thread (on the same CPU when the broker is
+    /// pinned to one) then cannot delay what the turn sends, and it wakes once per turn, not once
+    /// per event.
+    func submit(_ operation: StoreOperation) {
+        queuedStoreOperations.append(operation)
+        if queuedStoreOperations.count == 1 { loop.runAtEndOfTurn { [weak self] in self?.submitQueuedStoreOperations() } }
+    }
+
+    private func submitQueuedStoreOperations() {
+        guard !queuedStoreOperations.isEmpty else { return }
+        store.submit(queuedStoreOperations)
+        queuedStoreOperations.removeAll(keepingCapacity: true)
     }
 
     private func maintain() {
-        store.submit([.prune])
+        submit(.prune)
         expireAbandonedSessions()
         saveDirtySessions()
         closeIdleConnections()

@@ -171,8 +171,8 @@ public final class Connection {
             traffic.bytesSent &+= UInt64(4 + body.count)
             traffic.framesSent &+= 1
         }
-        // While the write event is armed (the socket was full), it
-        // writes this too, in the next loop pass.
+        // While the write event is armed (the socket was full), it writes this too, in the next
+        // loop pass.
         if !flushScheduled && !writeEventAdded {
             flushScheduled = true
             loop.flushAfterCurrentCallbacks(self)
@@ -383,7 +383,7 @@ public final class Connection {
     /// Writes queued output once a turn's callbacks have run (called by the loop).
     func flush() {
         flushScheduled = false
-        guard socket >= 0, connectHandler == nil, writeOutput() != nil else { return }
+        guard socket >= 0, connectHandler == nil, writeOutput() else { return }
         if closing && queuedOutput == 0 { return finish(.closedLocally) }
         updateWriteEvent()
         if drainWanted && queuedOutput <= options.writeLowWaterMark { scheduleDrainReport() }
@@ -400,24 +400,22 @@ public final class Connection {
         if !flushScheduled && queuedOutput <= options.writeLowWaterMark { scheduleDrainReport() }
     }
 
-    /// Writes queued output until it is gone or the socket is full; returns whether anything was
-    /// written, or nil when the connection ended on an error.
-    private func writeOutput() -> Bool? {
-        var wrote = false
+    /// Writes queued output until it is gone or the socket is full; returns false when the
+    /// connection ended on an error.
+    private func writeOutput() -> Bool {
         while outputWritten < output.count {
             let count = output.withUnsafeBytes { bytes in
                 Glibc.send(socket, bytes.baseAddress! + outputWritten, min(bytes.count - outputWritten, Self.largestWrite), Int32(MSG_NOSIGNAL))
             }
             if count > 0 {
                 outputWritten += count
-                wrote = true
                 continue
             }
             let error = errno
             if count < 0 && error == EINTR { continue }
             if count < 0 && (error == EAGAIN || error == EWOULDBLOCK) { break }
             finish(.error(count == 0 ? "the socket took no bytes" : String(cString: strerror(error))))
-            return nil
+            return false
         }
         if outputWritten == output.count {
             output = []
@@ -427,7 +425,7 @@ public final class Connection {
             output.removeFirst(outputWritten)
             outputWritten = 0
         }
-        return wrote
+        return true
     }
 
     /// The write event waits for room in the socket while output is queued, and only then.
@@ -456,7 +454,7 @@ public final class Connection {
 
     fileprivate func socketWritable() {
         guard let handler = connectHandler else {
-            guard writeOutput() != nil else { return }
+            guard writeOutput() else { return }
             updateWriteEvent()
             if closing {
                 if queuedOutput == 0 { finish(.closedLocally) }

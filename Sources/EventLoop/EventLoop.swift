@@ -17,6 +17,7 @@ public final class EventLoop: @unchecked Sendable {
     private var afterCallbacks: OpaquePointer!
     private var afterCallbacksWork: [() -> Void] = []  // loop thread only
     private var connectionsToFlush: [Connection] = []  // loop thread only
+    private var endOfTurnWork: [() -> Void] = []  // loop thread only
     private var afterCallbacksScheduled = false  // loop thread only
     /// Runs in the loop's next pass, after it has polled the sockets again.
     private var nextPass: OpaquePointer!
@@ -98,6 +99,14 @@ public final class EventLoop: @unchecked Sendable {
         scheduleAfterCallbacks()
     }
 
+    /// Runs `work` once this turn's callbacks, the work they queued and the writes they made are
+    /// done; call on the loop thread. For work that must not delay what the turn sends, such as
+    /// waking another thread that would compete for the CPU.
+    public func runAtEndOfTurn(_ work: @escaping () -> Void) {
+        endOfTurnWork.append(work)
+        scheduleAfterCallbacks()
+    }
+
     /// Writes `connection`'s queued output once the callbacks already due in this turn (and the
     /// work they queued with `runAfterCurrentCallbacks`) have run: what a turn sends to one peer
     /// goes out in one write.
@@ -129,14 +138,19 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     fileprivate func runAfterCallbacksWork() {
-        while !afterCallbacksWork.isEmpty || !connectionsToFlush.isEmpty {
-            let batch = afterCallbacksWork
-            afterCallbacksWork.removeAll(keepingCapacity: true)
-            for work in batch { work() }
-            let flushes = connectionsToFlush
-            connectionsToFlush.removeAll(keepingCapacity: true)
-            for connection in flushes { connection.flush() }
-        }
+        repeat {
+            while !afterCallbacksWork.isEmpty || !connectionsToFlush.isEmpty {
+                let batch = afterCallbacksWork
+                afterCallbacksWork.removeAll(keepingCapacity: true)
+                for work in batch { work() }
+                let flushes = connectionsToFlush
+                connectionsToFlush.removeAll(keepingCapacity: true)
+                for connection in flushes { connection.flush() }
+            }
+            let last = endOfTurnWork
+            endOfTurnWork.removeAll(keepingCapacity: true)
+            for work in last { work() }
+        } while !afterCallbacksWork.isEmpty || !connectionsToFlush.isEmpty || !endOfTurnWork.isEmpty
         afterCallbacksScheduled = false
     }
 

@@ -236,6 +236,29 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
         #expect(server.drains.value == 1)
     }
 
+    /// End-of-turn work runs once the turn's queued work and writes are done: what the turn sent
+    /// is on the wire before it runs.
+    @Test func endOfTurnWorkRunsAfterTheTurnsWrites() async throws {
+        let server = try await Server(options: .init(maximumFrameLength: 100_000))
+        defer { server.stop() }
+        let order = Box<[String]>([])
+        server.onFrame = { connection, _ in
+            connection.loop.runAtEndOfTurn {
+                order.mutate { $0.append("end of turn, \(connection.queuedOutput) bytes queued") }
+            }
+            connection.loop.runAfterCurrentCallbacks {
+                order.mutate { $0.append("after callbacks") }
+                connection.send(frame: [7])
+            }
+        }
+        let client = try await RawClient(port: server.port)
+        defer { client.stop() }
+        client.send([1])
+        #expect(await eventually { client.frames.value == [[7]] })
+        #expect(await eventually { order.value.count == 2 })
+        #expect(order.value == ["after callbacks", "end of turn, 0 bytes queued"])
+    }
+
     /// Drains are reported only when asked for: output that drains unasked costs no report (and
     /// no write event); a request while nothing is queued is answered in a later loop pass.
     @Test func aDrainIsReportedOnlyWhenAskedFor() async throws {
