@@ -6,12 +6,6 @@ public struct NoiseCipherState: Sendable {
     private var key: SymmetricKey?
     private var nonce: UInt64 = 0
 
-    init(key: SymmetricKey? = nil) {
-        self.key = key
-    }
-
-    var hasKey: Bool { key != nil }
-
     mutating func initializeKey(_ key: SymmetricKey) {
         self.key = key
         nonce = 0
