@@ -99,7 +99,7 @@ extension Broker {
 
     /// Connects to every bootstrap address not already linked.
     func bootstrap() {
-        for address in configuration.bootstrap where !peerLinks.values.contains(where: { $0.connection.peer.text == address }) {
+        for address in configuration.bootstrap where !peerLinks.values.contains(where: { $0.dialed == address }) {
             connect(to: address, expected: nil)
         }
     }

@@ -17,7 +17,7 @@ extension Broker {
                     connection.close()
                     return
                 }
-                adopt(connection, direction: .inbound, expected: nil)
+                adopt(connection, direction: .inbound, expected: nil, dialed: nil)
             }
             peerListener = listener
             return listener.localAddress
@@ -46,18 +46,18 @@ extension Broker {
             }
             do throws(WireError) { try link.startHandshake() } catch { closed(link, reason: .error(error.message)) }
         }
-        let link = adopt(connection, direction: .outbound, expected: expected)
+        let link = adopt(connection, direction: .outbound, expected: expected, dialed: address)
         holder.link = link
         return link
     }
 
     @discardableResult
-    private func adopt(_ connection: Connection, direction: PeerLink.Direction, expected: PeerID?) -> PeerLink {
+    private func adopt(_ connection: Connection, direction: PeerLink.Direction, expected: PeerID?, dialed: String?) -> PeerLink {
         connection.traffic = peerTraffic
         let channel = SecureChannel(role: direction == .inbound ? .responder : .initiator, identity: identity,
                                     noiseStaticKey: noiseStaticKey, proof: identityProof)
         let link = PeerLink(number: newNumber(), connection: connection, channel: channel, direction: direction, expected: expected,
-                            now: overlayNow(), broker: self)
+                            dialed: dialed, now: overlayNow(), broker: self)
         peerLinks[link.number] = link
         connection.delegate = link
         startHandshakeClock(link.number)

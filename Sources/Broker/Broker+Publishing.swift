@@ -10,17 +10,18 @@ extension Broker {
     /// event (§6.4) waits for its successor's signature instead. A chain is kept whole or not at all: a member that admission
     /// refuses ends the connection, so that no part of the chain is stored without its signed end.
     func publish(_ event: SignedEvent, request: UInt32, from session: EdgeSession) {
-        let inChain = session.isInChain || event.isChained
-        if let broken = session.chainProblem(continuingWith: event) {
+        let publishes = session.publishing
+        let inChain = publishes.isInChain || event.isChained
+        if let broken = publishes.chainProblem(continuingWith: event) {
             return refuse(session, .badSignature, broken)
         }
         if let problem = admissionProblem(event.event) {
             if inChain { return refuse(session, problem.code, "an event of a chain is refused, so the whole chain is: \(problem.text)") }
             return answer(request, refusing: problem, to: session)
         }
-        let ticket = session.pendingPublishes.append(EdgeSession.PendingPublish(request: request, event: event), event: event)
+        let ticket = publishes.pending.append(EdgePublishes.Pending(request: request, event: event), event: event)
         // The rest of an open chain (at most 256 events, 256 KiB) is still read, or its signed end never would be.
-        if session.publishesInFlight >= configuration.maximumPendingPublishes && !session.isInChain { session.connection.pauseReading() }
+        if publishes.inFlight >= configuration.maximumPendingPublishes && !publishes.isInChain { session.connection.pauseReading() }
         guard let ticket else { return }  // chained: its successor's check settles it
         verify(event) { [self, session] outcome in verified(ticket: ticket, outcome, on: session) }
     }
@@ -99,18 +100,18 @@ extension Broker {
     }
 
     private func verified(ticket: UInt64, _ outcome: Result<Void, WireError>, on session: EdgeSession) {
-        guard sessions[session.number] != nil, !session.isClosing else { return }
-        session.pendingPublishes.checked(ticket, outcome)
+        guard sessions[session.number] != nil, !session.isClosing, let publishes = session.publishes else { return }
+        publishes.pending.checked(ticket, outcome)
         // Accept in arrival order: only the authentic prefix of the queue.
         while true {
-            switch session.pendingPublishes.front {
+            switch publishes.pending.front {
             case .empty, .waiting:
                 return
             case .forged(_, let text):
-                session.pendingPublishes.removeAll()
+                publishes.pending.removeAll()
                 return refuse(session, .badSignature, text)
             case .ready(let first):
-                session.pendingPublishes.removeFront()
+                publishes.pending.removeFront()
                 accept(first.event, request: first.request, from: session)
                 resumeReadingIfDrained(session)
             }
@@ -132,7 +133,7 @@ extension Broker {
         }
         serve(event.event.topic)
         localPublishes[event.id] = (session.number, request)
-        session.storingPublishes += 1
+        session.publishing.storing += 1
         let (arrival, actions) = overlay.publish(event, now: overlayNow(), archive: archive)
         switch arrival {
         case .accepted:
@@ -161,7 +162,7 @@ extension Broker {
     /// A local publish answered without being stored.
     private func answered(_ event: SignedEvent, session: EdgeSession) {
         localPublishes[event.id] = nil
-        session.storingPublishes -= 1
+        session.publishing.storing -= 1
         resumeReadingIfDrained(session)
     }
 
@@ -169,7 +170,7 @@ extension Broker {
     /// A chain left open counts for nothing here: its signed end is still to be read (a batch may
     /// open one after reading paused, §9.1), so its events wait for reading, not the other way round.
     private func resumeReadingIfDrained(_ session: EdgeSession) {
-        if session.publishesInFlight - session.openChainLength < max(1, configuration.maximumPendingPublishes / 2) {
+        if session.publishesInFlight - (session.publishes?.openChainLength ?? 0) < max(1, configuration.maximumPendingPublishes / 2) {
             session.connection.resumeReading()
         }
     }
@@ -187,7 +188,7 @@ extension Broker {
         let state = topics[event.event.topic]
         if let state { settleAppend(event, result: result, on: state) }
         if let session {
-            session.storingPublishes -= 1
+            session.publishing.storing -= 1
             resumeReadingIfDrained(session)
         }
         switch result {

@@ -3,14 +3,9 @@ import Logging
 import Sodium
 import Wire
 
-/// One edge client's connection: its secure channel, its subscriptions, and the publishes whose
-/// signatures are being checked, kept in arrival order so that acceptance follows publish order.
+/// One edge client's connection: its secure channel, its subscriptions, and its publishes in
+/// flight (`EdgePublishes`).
 final class EdgeSession {
-    struct PendingPublish {
-        let request: UInt32
-        let event: SignedEvent
-    }
-
     /// Unique for the broker's lifetime (never reused, unlike object addresses).
     let number: UInt64
     let connection: Connection
@@ -22,51 +17,17 @@ final class EdgeSession {
     private(set) var identity: SigningPublicKey?
     /// Beside `identity`, in its padding (10,000 idle sessions pay for every padding byte).
     private(set) var isClosing = false
-    /// Beside `identity`, in its padding (10,000 idle sessions pay for every padding byte).
     var subscriptions: [TopicID: Subscription] = [:]
-    /// Publishes not yet authentic (signature being checked, or chained and waiting for their
-    /// successor), in arrival order. A client sends a chain in order, so no vouchers are kept.
-    var pendingPublishes = AuthenticationQueue<PendingPublish>(voucherCapacity: 0)
-    /// Publishes accepted for storing and not yet answered.
-    var storingPublishes = 0
-    /// The last publish when it was chained, and how many chained publishes (and encoded bytes of
-    /// them) lead up to it: the next publish must be its successor (protocol/README.md, §9.1).
-    private var openChain: (event: SignedEvent, length: Int, bytes: Int)?
+    /// Made on the first publish (`publishing`).
+    private(set) var publishes: EdgePublishes?
 
-    /// Checks that a publish keeps the chain rule; returns what is wrong, or nil.
-    func chainProblem(continuingWith event: SignedEvent) -> String? {
-        if event.isChained && event.event.sequence == Limits.maximumSequence {
-            return "event \(event.id) is chained but has the highest sequence, so nothing can follow it"
-        }
-        if let open = openChain {
-            guard event.vouches(for: open.event) else {
-                return """
-                    chained event \(open.event.id) must be followed by its successor: sequence \(open.event.event.sequence &+ 1) \
-                    of the same publisher and topic, listing its ID as a dependency
-                    """
-            }
-            guard event.isChained else {
-                openChain = nil
-                return nil
-            }
-            guard open.length < Limits.maximumChainLength else {
-                return "more than \(Limits.maximumChainLength) chained events in a row; at least every \(Limits.maximumChainLength + 1)th must be signed"
-            }
-            let bytes = open.bytes + event.encoded.count
-            guard bytes <= Limits.maximumChainBytes else {
-                return "chained events in a row may total at most \(Limits.maximumChainBytes) bytes; event \(event.id) would make \(bytes)"
-            }
-            openChain = (event, open.length + 1, bytes)
-        } else if event.isChained {
-            openChain = (event, 1, event.encoded.count)
-        }
-        return nil
+    /// The session's publishes, made on the first.
+    var publishing: EdgePublishes {
+        if let publishes { return publishes }
+        let made = EdgePublishes()
+        publishes = made
+        return made
     }
-
-    /// Whether a chain is open: its events are checked for admission only once it is authentic.
-    var isInChain: Bool { openChain != nil }
-    /// Chained publishes of the open chain, all waiting for its signed end.
-    var openChainLength: Int { openChain?.length ?? 0 }
 
     init(number: UInt64, connection: Connection, channel: SecureChannel, broker: Broker) {
         self.number = number
@@ -76,7 +37,7 @@ final class EdgeSession {
     }
 
     /// Publishes this connection has in flight; reading pauses when there are too many.
-    var publishesInFlight: Int { pendingPublishes.count + storingPublishes }
+    var publishesInFlight: Int { publishes?.inFlight ?? 0 }
 
     /// A name for log lines.
     var label: String { identity.map { "\($0.text.prefix(12))@\(connection.peer)" } ?? "\(connection.peer)" }

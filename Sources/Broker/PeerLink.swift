@@ -19,6 +19,8 @@ final class PeerLink {
     let direction: Direction
     /// The broker an outbound link was opened to, when known (nil for bootstrap addresses).
     let expected: PeerID?
+    /// The address an outbound link was opened to, as given (a bootstrap entry may name a host).
+    let dialed: String?
     private var channel: SecureChannel
     private(set) var identity: PeerID?
     /// Encoded messages queued before the handshake completed.
@@ -35,13 +37,14 @@ final class PeerLink {
     /// Set when the broker closes the link on purpose: its end does not make the peer unreachable.
     var closedDeliberately = false
 
-    init(number: UInt64, connection: Connection, channel: SecureChannel, direction: Direction, expected: PeerID?, now: UInt64,
-         broker: Broker) {
+    init(number: UInt64, connection: Connection, channel: SecureChannel, direction: Direction, expected: PeerID?, dialed: String?,
+         now: UInt64, broker: Broker) {
         self.number = number
         self.connection = connection
         self.channel = channel
         self.direction = direction
         self.expected = expected
+        self.dialed = dialed
         self.broker = broker
         lastUsed = now
     }

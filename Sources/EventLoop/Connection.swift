@@ -33,15 +33,17 @@ public final class Connection {
         }
     }
 
-    public struct Options: Sendable {
-        public var maximumFrameLength: Int
+    /// Limits shared by the connections made with them (a listener's, say): each connection
+    /// keeps a reference, not a copy.
+    public final class Options: Sendable {
+        public let maximumFrameLength: Int
         /// Queued output beyond this is reported to the delegate (`connectionOverflowed`).
-        public var outputLimit: Int
+        public let outputLimit: Int
         /// The delegate hears `connectionDrained` when a write leaves at most this many bytes queued.
-        public var writeLowWaterMark: Int
+        public let writeLowWaterMark: Int
         /// Frames per second taken from the peer (0: no limit); faster input waits in the socket
         /// (and what was read already, at most one loop read buffer, in the connection).
-        public var maximumFrameRate: Int
+        public let maximumFrameRate: Int
 
         public init(maximumFrameLength: Int, outputLimit: Int = 8 << 20, writeLowWaterMark: Int = 0, maximumFrameRate: Int = 0) {
             self.maximumFrameLength = maximumFrameLength
@@ -51,11 +53,11 @@ public final class Connection {
         }
     }
 
-    // Stored properties are ordered so that the flags pack beside the socket: 10,000 idle
-    // connections pay for every padding byte.
+    // Stored properties are ordered so that the flags and the socket fill the padding after the
+    // rate limit's optional tag: 10,000 idle connections pay for every padding byte.
 
-    /// The socket; -1 once closed.
-    private var socket: Int32
+    /// Paces input to `maximumFrameRate`; nil without a limit.
+    private var rateLimit: TokenBucket?
     private var readEventAdded = false
     private var writeEventAdded = false
     private var flushScheduled = false
@@ -66,6 +68,8 @@ public final class Connection {
     private var closing = false
     private var readingStopped = false
     private var readingPaused = false
+    /// The socket; -1 once closed.
+    private var socket: Int32
     private var readEvent: OpaquePointer?
     /// Made when first needed: for a connect, or output the socket would not take at once.
     private var writeEvent: OpaquePointer?
@@ -82,8 +86,6 @@ public final class Connection {
     public let peer: SocketAddress
     /// The loop the connection belongs to.
     public let loop: EventLoop
-    /// Paces input to `maximumFrameRate`; nil without a limit.
-    private var rateLimit: TokenBucket?
     private var throttleTimer: Timer?
     /// Where this connection's traffic is counted, if anywhere.
     public var traffic: TrafficTally?

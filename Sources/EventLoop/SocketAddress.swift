@@ -9,10 +9,8 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
     /// Large enough for either family (a `sockaddr_storage` would be 128 bytes in every connection).
     var storage = sockaddr_in6()
     var length: socklen_t = 0
-    public let text: String
 
     public init(_ text: String) throws(EventLoopError) {
-        self.text = text
         guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
             throw EventLoopError("'\(text)' is not HOST:PORT")
         }
@@ -46,8 +44,11 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
     init(storage: sockaddr_in6, length: socklen_t) {
         self.storage = storage
         self.length = length
-        text = Self.format(storage)
     }
+
+    /// The numeric address and port (`127.0.0.1:7000`, `[::1]:7000`), made when asked for: an
+    /// accepted connection keeps only the binary address.
+    public var text: String { Self.format(storage) }
 
     public var description: String { text }
 

@@ -1,10 +1,7 @@
 import CSodium
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// BLAKE2b hashing, plain and keyed, one-shot or streaming.
-public final class BLAKE2b {
+public enum BLAKE2b {
     public static let maximumOutputByteCount = Int(crypto_generichash_blake2b_BYTES_MAX)
     public static let maximumKeyByteCount = Int(crypto_generichash_blake2b_KEYBYTES_MAX)
 
@@ -35,45 +32,21 @@ public final class BLAKE2b {
         data.withUnsafeBytes { hash($0, outputByteCount: outputByteCount, key: key) }
     }
 
-    private let state: UnsafeMutableRawPointer
-    private let outputByteCount: Int
-    private var finished = false
-
-    /// A streaming hasher; feed it with `update` and read the result once with `finalize`.
-    public init(outputByteCount: Int = 32, key: [UInt8] = []) {
+    /// Streams input into one hash: `feed` gets an `update` function to call with each piece, in
+    /// order. The state lives on the stack for the call (a heap state would need a 64-byte-aligned
+    /// allocation, which splits the heap around it) and is zeroed afterwards.
+    public static func hash(outputByteCount: Int = 32, key: [UInt8] = [],
+                            streaming feed: (_ update: (UnsafeRawBufferPointer) -> Void) -> Void) -> [UInt8] {
         SodiumLibrary.ensureInitialized()
-        precondition((1...Self.maximumOutputByteCount).contains(outputByteCount) && key.count <= Self.maximumKeyByteCount)
-        // The state must be 64-byte aligned; Swift's allocator does not promise that.
-        var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, 64, polder_blake2b_state_size()) == 0, let raw else {
-            preconditionFailure("posix_memalign failed: out of memory")
+        precondition((1...maximumOutputByteCount).contains(outputByteCount) && key.count <= maximumKeyByteCount)
+        return withUnsafeTemporaryAllocation(byteCount: polder_blake2b_state_size(), alignment: 64) { state in
+            let state = state.baseAddress!
+            key.withUnsafeBufferPointer { k in _ = polder_blake2b_init(state, k.baseAddress, k.count, outputByteCount) }
+            feed { data in _ = polder_blake2b_update(state, data.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(data.count)) }
+            var out = [UInt8](repeating: 0, count: outputByteCount)
+            out.withUnsafeMutableBufferPointer { _ = polder_blake2b_final(state, $0.baseAddress!, outputByteCount) }
+            sodium_memzero(state, polder_blake2b_state_size())
+            return out
         }
-        state = raw
-        self.outputByteCount = outputByteCount
-        key.withUnsafeBufferPointer { k in
-            _ = polder_blake2b_init(state, k.baseAddress, k.count, outputByteCount)
-        }
-    }
-
-    deinit {
-        sodium_memzero(state, polder_blake2b_state_size())
-        free(state)
-    }
-
-    public func update(_ data: UnsafeRawBufferPointer) {
-        precondition(!finished, "BLAKE2b hasher used after finalize")
-        _ = polder_blake2b_update(state, data.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(data.count))
-    }
-
-    public func update(_ data: [UInt8]) {
-        data.withUnsafeBytes { update($0) }
-    }
-
-    public func finalize() -> [UInt8] {
-        precondition(!finished, "BLAKE2b hasher finalized twice")
-        finished = true
-        var out = [UInt8](repeating: 0, count: outputByteCount)
-        out.withUnsafeMutableBufferPointer { _ = polder_blake2b_final(state, $0.baseAddress!, outputByteCount) }
-        return out
     }
 }

@@ -9,27 +9,29 @@ public struct EdgeOutbox {
     private var messages: [[UInt8]] = []
     /// Bytes queued, so that flow control can count them before they reach the socket.
     public private(set) var byteCount = 0
-    private let maximumBatchLength: Int
     private let fromBroker: Bool
     private var batching: Bool
     private var announced: Bool
 
-    private init(fromBroker: Bool, maximumBatchLength: Int, batching: Bool) {
+    private init(fromBroker: Bool, batching: Bool) {
         self.fromBroker = fromBroker
-        self.maximumBatchLength = maximumBatchLength
         self.batching = batching
         announced = fromBroker
     }
 
     /// A client's outbox: batches fit the lowest frame limit a broker may have.
     public static func client() -> EdgeOutbox {
-        EdgeOutbox(fromBroker: false, maximumBatchLength: EdgeBatch.clientMaximumLength, batching: true)
+        EdgeOutbox(fromBroker: false, batching: true)
     }
 
     /// A broker's outbox: single messages until the client has shown it reads batches.
     public static func broker() -> EdgeOutbox {
-        EdgeOutbox(fromBroker: true, maximumBatchLength: Limits.maximumMessageLength, batching: false)
+        EdgeOutbox(fromBroker: true, batching: false)
     }
+
+    /// The longest batch: a broker's clients take its whole message limit; a client's batches fit
+    /// the lowest frame limit a broker may have. Derived, not stored (one per connection).
+    private var maximumBatchLength: Int { fromBroker ? Limits.maximumMessageLength : EdgeBatch.clientMaximumLength }
 
     /// The peer sent a batch, so it reads them too.
     public mutating func peerSentBatch() {

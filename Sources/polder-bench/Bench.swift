@@ -143,7 +143,7 @@ struct Bench: ParsableCommand {
             let figures = try settings.offlineQueue(broker)
             return [Double(figures.resident) / 1_048_576, Double(figures.anonymous) / 1_048_576, figures.replayRate]
         }
-        scenario("idle", [("\(idleConnections) idle connections: broker RSS per connection (KiB)", .lower, 1)]) { broker in
+        scenario("idle", [("\(idleConnections) idle connections: broker RSS per connection (KiB)", .lower, 2)]) { broker in
             [try settings.idleConnections(broker) / 1024]
         }
 

@@ -73,6 +73,15 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
         #expect(throws: EventLoopError.self) { try SocketAddress("no-port") }
         #expect(throws: EventLoopError.self) { try SocketAddress("127.0.0.1:99999") }
     }
+
+    /// An address keeps no text of its own: it is written out, numerically, when asked for.
+    @Test func addressesAreWrittenOutNumerically() throws {
+        #expect(try SocketAddress("127.0.0.1:7400").text == "127.0.0.1:7400")
+        #expect(try SocketAddress("[::1]:7400").text == "[::1]:7400")
+        #expect(try SocketAddress("[::1]:7400").port == 7400)
+        let local = try SocketAddress("localhost:80").text
+        #expect(local == "127.0.0.1:80" || local == "[::1]:80")
+    }
 }
 
 @Suite struct ConnectionTests {

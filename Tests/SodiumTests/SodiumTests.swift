@@ -101,10 +101,11 @@ import Testing
 
     @Test func streamingEqualsOneShotAndKeyMatters() {
         let data = Random.bytes(1000)
-        let hasher = BLAKE2b(outputByteCount: 32, key: [9, 9])
-        hasher.update(Array(data[..<333]))
-        hasher.update(Array(data[333...]))
-        #expect(hasher.finalize() == BLAKE2b.hash(data, outputByteCount: 32, key: [9, 9]))
+        let streamed = BLAKE2b.hash(outputByteCount: 32, key: [9, 9]) { update in
+            data[..<333].withUnsafeBytes(update)
+            data[333...].withUnsafeBytes(update)
+        }
+        #expect(streamed == BLAKE2b.hash(data, outputByteCount: 32, key: [9, 9]))
         #expect(BLAKE2b.hash(data, key: [9, 9]) != BLAKE2b.hash(data))
     }
 

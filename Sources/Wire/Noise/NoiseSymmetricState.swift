@@ -27,14 +27,18 @@ struct NoiseSymmetricState {
     static func hmac(key: [UInt8], data: [UInt8]) -> [UInt8] {
         var block = key.count > blockLength ? hash(key) : key
         block += [UInt8](repeating: 0, count: blockLength - block.count)
-        let inner = BLAKE2b(outputByteCount: hashLength)
-        inner.update(block.map { $0 ^ 0x36 })
-        inner.update(data)
-        let outer = BLAKE2b(outputByteCount: hashLength)
-        outer.update(block.map { $0 ^ 0x5c })
-        outer.update(inner.finalize())
-        Memory.zero(&block)
-        return outer.finalize()
+        defer { Memory.zero(&block) }
+        // The key block is padded in place: with 0x36 for the inner hash, then (undoing that) 0x5c.
+        for index in block.indices { block[index] ^= 0x36 }
+        let inner = BLAKE2b.hash(outputByteCount: hashLength) { update in
+            block.withUnsafeBytes(update)
+            data.withUnsafeBytes(update)
+        }
+        for index in block.indices { block[index] ^= 0x36 ^ 0x5c }
+        return BLAKE2b.hash(outputByteCount: hashLength) { update in
+            block.withUnsafeBytes(update)
+            inner.withUnsafeBytes(update)
+        }
     }
 
     /// HKDF with two outputs (Noise spec §4.3).
