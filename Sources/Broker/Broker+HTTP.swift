@@ -130,7 +130,7 @@ extension Broker {
         let links = peerLinks.values.filter(\.isEstablished).sorted { $0.number < $1.number }
         let peers: [JSONText] = links.map { link in
             .object([("broker", link.identity.map { .string($0.text) } ?? .null),
-                     ("address", .string(link.connection.peer.text)),
+                     ("address", .string(link.address)),
                      ("direction", .string(link.direction.rawValue)),
                      ("advertised", overlay.profile(of: link.identity!).map { .string($0.profile.address) } ?? .null)])
         }

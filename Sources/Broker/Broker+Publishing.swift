@@ -10,7 +10,7 @@ extension Broker {
     /// event (§6.4) waits for its successor's signature instead. A chain is kept whole or not at all: a member that admission
     /// refuses ends the connection, so that no part of the chain is stored without its signed end.
     func publish(_ event: SignedEvent, request: UInt32, from session: EdgeSession) {
-        let publishes = session.publishing
+        let publishes = session.makePublishes()
         let inChain = publishes.isInChain || event.isChained
         if let broken = publishes.chainProblem(continuingWith: event) {
             return refuse(session, .badSignature, broken)
@@ -112,7 +112,7 @@ extension Broker {
                 return refuse(session, .badSignature, text)
             case .ready(let first):
                 publishes.pending.removeFront()
-                accept(first.event, request: first.request, from: session)
+                accept(first.event, request: first.request, from: session, publishes: publishes)
                 resumeReadingIfDrained(session)
             }
         }
@@ -120,7 +120,7 @@ extension Broker {
 
     /// Takes a verified local publish through the overlay's causal delivery: it is stored (and
     /// answered) once released, at once unless it waits for a dependency the broker lacks.
-    private func accept(_ event: SignedEvent, request: UInt32, from session: EdgeSession) {
+    private func accept(_ event: SignedEvent, request: UInt32, from session: EdgeSession, publishes: EdgePublishes) {
         // The descriptor may have changed while the signature was checked.
         if let problem = admissionProblem(event.event) {
             return answer(request, refusing: problem, to: session)
@@ -133,7 +133,7 @@ extension Broker {
         }
         serve(event.event.topic)
         localPublishes[event.id] = (session.number, request)
-        session.publishing.storing += 1
+        publishes.storing += 1
         let (arrival, actions) = overlay.publish(event, now: overlayNow(), archive: archive)
         switch arrival {
         case .accepted:
@@ -141,28 +141,28 @@ extension Broker {
         case .duplicate:
             // A retry of an event already delivered: acknowledge it once it is durable.
             let durable = uncommitted[event.id] == nil && ((try? store.contains(topic: event.event.topic, id: event.id)) ?? false)
-            answered(event, session: session)
+            answered(event, session: session, publishes: publishes)
             if durable {
                 session.send(.publishAck(request: request, eventID: event.id))
             } else {
                 answer(request, refusing: (.overloaded, "the event is being stored; retry shortly"), to: session)
             }
         case .equivocation(let existing):
-            answered(event, session: session)
+            answered(event, session: session, publishes: publishes)
             answer(request, refusing: (.sequenceConflict, """
                 sequence \(event.event.sequence) is not after the publisher's last, \(head): event \(existing) already has it
                 """), to: session)
         case .overflow:
-            answered(event, session: session)
+            answered(event, session: session, publishes: publishes)
             answer(request, refusing: (.overloaded, "too many events wait for their dependencies; retry later"), to: session)
         }
         perform(actions)
     }
 
     /// A local publish answered without being stored.
-    private func answered(_ event: SignedEvent, session: EdgeSession) {
+    private func answered(_ event: SignedEvent, session: EdgeSession, publishes: EdgePublishes) {
         localPublishes[event.id] = nil
-        session.publishing.storing -= 1
+        publishes.storing -= 1
         resumeReadingIfDrained(session)
     }
 
@@ -170,7 +170,7 @@ extension Broker {
     /// A chain left open counts for nothing here: its signed end is still to be read (a batch may
     /// open one after reading paused, §9.1), so its events wait for reading, not the other way round.
     private func resumeReadingIfDrained(_ session: EdgeSession) {
-        if session.publishesInFlight - (session.publishes?.openChainLength ?? 0) < max(1, configuration.maximumPendingPublishes / 2) {
+        if (session.publishes?.inFlightOutsideOpenChain ?? 0) < max(1, configuration.maximumPendingPublishes / 2) {
             session.connection.resumeReading()
         }
     }
@@ -187,8 +187,8 @@ extension Broker {
         uncommitted[event.id] = nil
         let state = topics[event.event.topic]
         if let state { settleAppend(event, result: result, on: state) }
-        if let session {
-            session.publishing.storing -= 1
+        if let session, let publishes = session.publishes {
+            publishes.storing -= 1
             resumeReadingIfDrained(session)
         }
         switch result {

@@ -6,6 +6,7 @@ import Wire
 /// makes it on its first publish: the many connections that only subscribe, or sit idle, carry
 /// none of it.
 final class EdgePublishes {
+    /// A publish whose event is not yet authentic, and the request to answer.
     struct Pending {
         let request: UInt32
         let event: SignedEvent
@@ -21,6 +22,9 @@ final class EdgePublishes {
 
     /// Publishes in flight; the session's reading pauses when there are too many.
     var inFlight: Int { pending.count + storing }
+    /// Publishes in flight that are not part of the open chain: the chain's signed end is still to
+    /// be read, so its events wait for reading, not the other way round.
+    var inFlightOutsideOpenChain: Int { inFlight - openChainLength }
     /// Whether a chain is open: its events are checked for admission only once it is authentic.
     var isInChain: Bool { openChain != nil }
     /// Chained publishes of the open chain, all waiting for its signed end.

@@ -18,11 +18,11 @@ final class EdgeSession {
     /// Beside `identity`, in its padding (10,000 idle sessions pay for every padding byte).
     private(set) var isClosing = false
     var subscriptions: [TopicID: Subscription] = [:]
-    /// Made on the first publish (`publishing`).
+    /// Made on the first publish (`makePublishes`).
     private(set) var publishes: EdgePublishes?
 
-    /// The session's publishes, made on the first.
-    var publishing: EdgePublishes {
+    /// The session's publish state, made on its first publish.
+    func makePublishes() -> EdgePublishes {
         if let publishes { return publishes }
         let made = EdgePublishes()
         publishes = made

@@ -52,7 +52,10 @@ final class PeerLink {
     var isEstablished: Bool { identity != nil && channel.isEstablished }
 
     /// A name for log lines.
-    var label: String { "peer \(identity.map { String($0.text.prefix(12)) } ?? "?")@\(connection.peer) (\(direction.rawValue))" }
+    var label: String { "peer \(identity.map { String($0.text.prefix(12)) } ?? "?")@\(address) (\(direction.rawValue))" }
+
+    /// The peer's address as the operator gave it when dialed, else as connected.
+    var address: String { dialed ?? connection.peer.text }
 
     /// Sends the initiator's first handshake frame.
     func startHandshake() throws(WireError) {

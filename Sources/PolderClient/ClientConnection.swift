@@ -44,23 +44,25 @@ final class ClientConnection {
         channel = SecureChannel(role: .initiator, identity: identity)
     }
 
-    func connect(to address: SocketAddress, timeout: Double, continuation: CheckedContinuation<Result<SigningPublicKey, ClientError>, Never>) {
+    /// Connects to `address`; `name` is how the user gave it (a host name, say), for errors.
+    func connect(to address: SocketAddress, named name: String, timeout: Double,
+                 continuation: CheckedContinuation<Result<SigningPublicKey, ClientError>, Never>) {
         connectContinuation = continuation
         let options = Connection.Options(maximumFrameLength: Limits.maximumFrameLength, outputLimit: 64 << 20)
         let timer = Timer(loop: loop) { [unowned self] in
-            fail(ClientError(.timeout, "no answer from the broker at \(address) within \(timeout) s"))
+            fail(ClientError(.timeout, "no answer from the broker at \(name) within \(timeout) s"))
         }
         timer.schedule(after: timeout)
         connectTimer = timer
         let connection = Connection(loop: loop, connectingTo: address, options: options) { [unowned self] error in
             if let error {
-                fail(ClientError(.unreachable, "cannot reach the broker at \(address): \(error.message)"))
+                fail(ClientError(.unreachable, "cannot reach the broker at \(name): \(error.message)"))
                 return
             }
             do throws(WireError) {
                 self.connection?.send(frame: try channel.start())
             } catch {
-                fail(ClientError(.handshakeFailed, "handshake with \(address) failed: \(error.message)"))
+                fail(ClientError(.handshakeFailed, "handshake with \(name) failed: \(error.message)"))
             }
         }
         connection.delegate = self

@@ -39,7 +39,7 @@ public final class PolderClient: Sendable {
         do { loop = try EventLoop.startThread() } catch { throw ClientError(.unreachable, error.message) }
         let bound = LoopBound(ClientConnection(loop: loop, identity: identity), loop: loop)
         let result = await withCheckedContinuation { continuation in
-            loop.execute { bound.value.connect(to: socketAddress, timeout: options.connectTimeout, continuation: continuation) }
+            loop.execute { bound.value.connect(to: socketAddress, named: address, timeout: options.connectTimeout, continuation: continuation) }
         }
         switch result {
         case .success(let broker):

@@ -33,14 +33,15 @@ public enum BLAKE2b {
     }
 
     /// Streams input into one hash: `feed` gets an `update` function to call with each piece, in
-    /// order. The state lives on the stack for the call (a heap state would need a 64-byte-aligned
-    /// allocation, which splits the heap around it) and is zeroed afterwards.
+    /// order. The state lives on the stack for the call and is zeroed afterwards: on the heap it
+    /// would need a 64-byte-aligned allocation, which splits the heap around it.
     public static func hash(outputByteCount: Int = 32, key: [UInt8] = [],
                             streaming feed: (_ update: (UnsafeRawBufferPointer) -> Void) -> Void) -> [UInt8] {
         SodiumLibrary.ensureInitialized()
         precondition((1...maximumOutputByteCount).contains(outputByteCount) && key.count <= maximumKeyByteCount)
-        return withUnsafeTemporaryAllocation(byteCount: polder_blake2b_state_size(), alignment: 64) { state in
-            let state = state.baseAddress!
+        // Swift allocates on the stack only up to 16-byte alignment: take 48 bytes more and align by hand.
+        return withUnsafeTemporaryAllocation(byteCount: polder_blake2b_state_size() + 48, alignment: 16) { space in
+            let state = space.baseAddress!.alignedUp(toMultipleOf: 64)
             key.withUnsafeBufferPointer { k in _ = polder_blake2b_init(state, k.baseAddress, k.count, outputByteCount) }
             feed { data in _ = polder_blake2b_update(state, data.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(data.count)) }
             var out = [UInt8](repeating: 0, count: outputByteCount)

@@ -4,7 +4,8 @@ import Platform
 /// §6.4): a signed event once its signature has been checked (the receiver does that, often on
 /// another thread, and reports back with its ticket), a chained event once an authentic successor
 /// vouches for it. Items leave only from the front, so a receiver acts on them in the order they
-/// were sent. Brokers keep one per connection and clients one per subscription. Inlinable, so that
+/// were sent. Brokers keep one per peer link and per client session that publishes, clients one per
+/// subscription. Inlinable, so that
 /// those modules get it specialized for their element (unspecialized, each call looked up the
 /// generic metadata of its entries: 3 % of a broker's instructions per event).
 public struct AuthenticationQueue<Element> {

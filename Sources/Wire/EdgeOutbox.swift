@@ -29,8 +29,8 @@ public struct EdgeOutbox {
         EdgeOutbox(fromBroker: true, batching: false)
     }
 
-    /// The longest batch: a broker's clients take its whole message limit; a client's batches fit
-    /// the lowest frame limit a broker may have. Derived, not stored (one per connection).
+    /// The longest batch: a broker's batches may use its whole message limit; a client's fit the
+    /// lowest frame limit a broker may have. Derived, not stored (there is one per connection).
     private var maximumBatchLength: Int { fromBroker ? Limits.maximumMessageLength : EdgeBatch.clientMaximumLength }
 
     /// The peer sent a batch, so it reads them too.

@@ -30,10 +30,11 @@ struct NoiseSymmetricState {
         defer { Memory.zero(&block) }
         // The key block is padded in place: with 0x36 for the inner hash, then (undoing that) 0x5c.
         for index in block.indices { block[index] ^= 0x36 }
-        let inner = BLAKE2b.hash(outputByteCount: hashLength) { update in
+        var inner = BLAKE2b.hash(outputByteCount: hashLength) { update in
             block.withUnsafeBytes(update)
             data.withUnsafeBytes(update)
         }
+        defer { Memory.zero(&inner) }
         for index in block.indices { block[index] ^= 0x36 ^ 0x5c }
         return BLAKE2b.hash(outputByteCount: hashLength) { update in
             block.withUnsafeBytes(update)
