@@ -33,7 +33,8 @@ public final class BrokerStore: @unchecked Sendable {
     }
 
     /// A publisher on a topic.
-    public struct PublisherKey: Hashable, Sendable {
+    /// Also the `heads` key: topic ‖ publisher.
+    public struct PublisherKey: Hashable, Sendable, StoreRecord {
         public let topic: TopicID
         public let publisher: SigningPublicKey
 
@@ -42,10 +43,11 @@ public final class BrokerStore: @unchecked Sendable {
             self.publisher = publisher
         }
 
-        var encoded: [UInt8] {
-            var writer = ByteWriter(capacity: 64)
-            writer.raw(topic.raw); writer.raw(publisher.raw)
-            return writer.bytes
+        public var byteCount: Int { 64 }
+
+        public func write(to buffer: UnsafeMutableRawBufferPointer) {
+            buffer.store(topic.raw, at: 0)
+            buffer.store(publisher.raw, at: 32)
         }
     }
 
@@ -116,7 +118,7 @@ public final class BrokerStore: @unchecked Sendable {
         return try environment.read { transaction throws(StoreError) in
             var result: [StoredEvent] = []
             var bytes = 0
-            try transaction.scan(events, from: StoredEvent.key(topic: topic, position: position)) { key, value throws(StoreError) in
+            try transaction.scan(events, from: StoredEvent.Key(topic: topic, position: position)) { key, value throws(StoreError) in
                 guard key.count == 40, topic.raw.elementsEqual(UnsafeRawBufferPointer(rebasing: key.prefix(32))) else { return false }
                 let (arrival, expiry) = try StoredEvent.header(value)
                 let encoded = Array(value[16...])
@@ -138,7 +140,7 @@ public final class BrokerStore: @unchecked Sendable {
             var high = log.next
             while low < high {
                 let middle = low + (high - low) / 2
-                guard let value = try transaction.get(events, StoredEvent.key(topic: topic, position: middle)) else {
+                guard let value = try transaction.get(events, StoredEvent.Key(topic: topic, position: middle)) else {
                     throw StoreError(.corrupt, "position \(middle) of topic \(topic.text) is missing from the store")
                 }
                 let arrival = try StoredEvent.header(value).arrival
@@ -254,12 +256,13 @@ public final class BrokerStore: @unchecked Sendable {
     }
 }
 
-extension PublisherHead {
-    /// The `heads` value (protocol/README.md, "Broker store"): sequence ‖ event ID.
-    var storedValue: [UInt8] {
-        var writer = ByteWriter(capacity: 40)
-        writer.u64(sequence); writer.raw(eventID.raw)
-        return writer.bytes
+/// The `heads` value (protocol/README.md, "Broker store"): sequence ‖ event ID.
+extension PublisherHead: StoreRecord {
+    public var byteCount: Int { 40 }
+
+    public func write(to buffer: UnsafeMutableRawBufferPointer) {
+        buffer.storeBigEndian(sequence, at: 0)
+        buffer.store(eventID.raw, at: 8)
     }
 
     static func decodeStored(_ bytes: [UInt8]) throws(WireError) -> PublisherHead {

@@ -6,11 +6,32 @@ import Wire
 /// the event) and by event ID (`EventIDIndex`, in memory, changed once the transaction commits).
 /// See protocol/README.md, "Broker store".
 enum EventIndex {
-    /// `sequences` key: topic ‖ publisher ‖ sequence; value: position ‖ event ID.
-    static func sequenceKey(topic: TopicID, publisher: SigningPublicKey, sequence: UInt64) -> [UInt8] {
-        var writer = ByteWriter(capacity: 72)
-        writer.raw(topic.raw); writer.raw(publisher.raw); writer.u64(sequence)
-        return writer.bytes
+    /// The `sequences` key: topic ‖ publisher ‖ sequence.
+    struct SequenceKey: StoreRecord {
+        let topic: TopicID
+        let publisher: SigningPublicKey
+        let sequence: UInt64
+
+        var byteCount: Int { 72 }
+
+        func write(to buffer: UnsafeMutableRawBufferPointer) {
+            buffer.store(topic.raw, at: 0)
+            buffer.store(publisher.raw, at: 32)
+            buffer.storeBigEndian(sequence, at: 64)
+        }
+    }
+
+    /// The `sequences` value: position ‖ event ID.
+    struct SequenceValue: StoreRecord {
+        let position: UInt64
+        let id: EventID
+
+        var byteCount: Int { 40 }
+
+        func write(to buffer: UnsafeMutableRawBufferPointer) {
+            buffer.storeBigEndian(position, at: 0)
+            buffer.store(id.raw, at: 8)
+        }
     }
 
     static func position(_ value: some RandomAccessCollection<UInt8>) throws(StoreError) -> UInt64 {
@@ -21,10 +42,9 @@ enum EventIndex {
     /// Indexes an event stored at `position`: its `sequences` entry now, its ID entry in `changes`.
     static func add(_ event: SignedEvent, at position: UInt64, tables: BrokerStore.Tables, in transaction: LMDBTransaction,
                     changes: inout [EventIDIndex.Change]) throws(StoreError) {
-        var value = ByteWriter(capacity: 40)
-        value.u64(position); value.raw(event.id.bytes)
-        try transaction.putMostlyAppending(tables.sequences, sequenceKey(topic: event.event.topic, publisher: event.event.publisher,
-                                                          sequence: event.event.sequence), value.bytes)
+        try transaction.putMostlyAppending(tables.sequences, SequenceKey(topic: event.event.topic, publisher: event.event.publisher,
+                                                                         sequence: event.event.sequence),
+                                           SequenceValue(position: position, id: event.id))
         changes.append(EventIDIndex.Change(topic: event.event.topic, prefix: EventIDIndex.prefix(event.id), position: position, added: true))
     }
 
@@ -32,7 +52,7 @@ enum EventIndex {
     /// names the event.
     static func remove(_ event: SignedEvent, at position: UInt64, tables: BrokerStore.Tables, in transaction: LMDBTransaction,
                        changes: inout [EventIDIndex.Change]) throws(StoreError) {
-        let key = sequenceKey(topic: event.event.topic, publisher: event.event.publisher, sequence: event.event.sequence)
+        let key = SequenceKey(topic: event.event.topic, publisher: event.event.publisher, sequence: event.event.sequence)
         if let value = try transaction.get(tables.sequences, key), value.count == 40, Bytes32(value[8...]) == event.id.raw {
             _ = try transaction.delete(tables.sequences, key)
         }
@@ -88,7 +108,7 @@ extension BrokerStore {
         guard !positions.isEmpty else { return false }
         return try environment.read { transaction throws(StoreError) in
             for position in positions {
-                guard let value = try transaction.get(tables.events, StoredEvent.key(topic: topic, position: position)),
+                guard let value = try transaction.get(tables.events, StoredEvent.Key(topic: topic, position: position)),
                       value.count > 16 else { continue }
                 if value.withUnsafeBytes({ SignedEvent.id(ofEncoded: UnsafeRawBufferPointer(rebasing: $0[16...])) }) == id { return true }
             }
@@ -99,7 +119,7 @@ extension BrokerStore {
     /// The ID of `publisher`'s event with `sequence` on `topic`, if kept.
     public func eventID(topic: TopicID, publisher: SigningPublicKey, sequence: UInt64) throws(StoreError) -> EventID? {
         try environment.read { transaction throws(StoreError) in
-            let key = EventIndex.sequenceKey(topic: topic, publisher: publisher, sequence: sequence)
+            let key = EventIndex.SequenceKey(topic: topic, publisher: publisher, sequence: sequence)
             guard let value = try transaction.get(tables.sequences, key), value.count == 40 else { return nil }
             return try? EventID(Array(value[8...]))
         }
@@ -112,7 +132,7 @@ extension BrokerStore {
         return try environment.read { transaction throws(StoreError) in
             var positions: [UInt64] = []
             let prefix = topic.bytes + publisher.bytes
-            try transaction.scan(tables.sequences, from: EventIndex.sequenceKey(topic: topic, publisher: publisher, sequence: from)) {
+            try transaction.scan(tables.sequences, from: EventIndex.SequenceKey(topic: topic, publisher: publisher, sequence: from)) {
                 key, value throws(StoreError) in
                 guard key.count == 72, key.starts(with: prefix), StoredEvent.bigEndian(key, at: 64) <= through else { return false }
                 positions.append(try EventIndex.position(value))
@@ -140,7 +160,7 @@ extension BrokerStore {
     }
 
     private func storedEvent(topic: TopicID, position: UInt64, in transaction: LMDBTransaction) throws(StoreError) -> SignedEvent? {
-        guard let value = try transaction.get(tables.events, StoredEvent.key(topic: topic, position: position)) else { return nil }
+        guard let value = try transaction.get(tables.events, StoredEvent.Key(topic: topic, position: position)) else { return nil }
         _ = try StoredEvent.header(value)
         do { return try SignedEvent.decode(Array(value[16...])) } catch {
             throw StoreError(.corrupt, "the stored event at position \(position) of topic \(topic.text) does not decode: \(error.message)")

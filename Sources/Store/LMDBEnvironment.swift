@@ -162,18 +162,15 @@ public struct LMDBTransaction {
     let pointer: OpaquePointer
 
     /// The value stored under `key`, copied out, or nil.
-    public func get(_ database: LMDBDatabase, _ key: [UInt8]) throws(StoreError) -> [UInt8]? {
+    public func get(_ database: LMDBDatabase, _ key: some StoreRecord) throws(StoreError) -> [UInt8]? {
         var value = MDB_val()
-        let status = key.withUnsafeBytes { keyBytes in
-            var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
-            return mdb_get(pointer, database.handle, &keyValue, &value)
-        }
+        let status = Self.withKey(key) { mdb_get(pointer, database.handle, &$0, &value) }
         if status == MDB_NOTFOUND { return nil }
         guard status == 0 else { throw StoreError(code: status, "cannot read the store") }
         return Self.bytes(value)
     }
 
-    public func put(_ database: LMDBDatabase, _ key: [UInt8], _ value: [UInt8]) throws(StoreError) {
+    public func put(_ database: LMDBDatabase, _ key: some StoreRecord, _ value: some StoreRecord) throws(StoreError) {
         let status = rawPut(database, key, value, flags: 0)
         guard status == 0 else { throw StoreError(code: status, "cannot write to the store") }
     }
@@ -182,19 +179,29 @@ public struct LMDBTransaction {
     /// then the full page is not split in half but left full, and the new key starts a fresh one,
     /// so an append-mostly table has full pages and writes about half as many. Other keys are put
     /// as usual.
-    public func putMostlyAppending(_ database: LMDBDatabase, _ key: [UInt8], _ value: [UInt8]) throws(StoreError) {
+    public func putMostlyAppending(_ database: LMDBDatabase, _ key: some StoreRecord, _ value: some StoreRecord) throws(StoreError) {
         var status = rawPut(database, key, value, flags: UInt32(MDB_APPEND))
         if status == MDB_KEYEXIST { status = rawPut(database, key, value, flags: 0) }
         guard status == 0 else { throw StoreError(code: status, "cannot write to the store") }
     }
 
-    private func rawPut(_ database: LMDBDatabase, _ key: [UInt8], _ value: [UInt8], flags: UInt32) -> Int32 {
-        key.withUnsafeBytes { keyBytes in
-            value.withUnsafeBytes { valueBytes in
-                var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
-                var dataValue = MDB_val(mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
-                return mdb_put(pointer, database.handle, &keyValue, &dataValue, flags)
-            }
+    /// Reserves the value's space in the page (no database here is `MDB_DUPSORT`, which forbids
+    /// it) and encodes the value there.
+    private func rawPut(_ database: LMDBDatabase, _ key: some StoreRecord, _ value: some StoreRecord, flags: UInt32) -> Int32 {
+        Self.withKey(key) { keyValue in
+            var dataValue = MDB_val(mv_size: value.byteCount, mv_data: nil)
+            let status = mdb_put(pointer, database.handle, &keyValue, &dataValue, flags | UInt32(MDB_RESERVE))
+            if status == 0 { value.write(to: UnsafeMutableRawBufferPointer(start: dataValue.mv_data, count: dataValue.mv_size)) }
+            return status
+        }
+    }
+
+    /// Encodes `key` into a stack buffer for the length of `body`.
+    private static func withKey<R>(_ key: some StoreRecord, _ body: (inout MDB_val) -> R) -> R {
+        withUnsafeTemporaryAllocation(byteCount: key.byteCount, alignment: 8) { buffer in
+            key.write(to: buffer)
+            var keyValue = MDB_val(mv_size: buffer.count, mv_data: buffer.baseAddress)
+            return body(&keyValue)
         }
     }
 
@@ -206,33 +213,42 @@ public struct LMDBTransaction {
 
     /// Removes `key`; returns whether it was there.
     @discardableResult
-    public func delete(_ database: LMDBDatabase, _ key: [UInt8]) throws(StoreError) -> Bool {
-        let status = key.withUnsafeBytes { keyBytes in
-            var keyValue = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
-            return mdb_del(pointer, database.handle, &keyValue, nil)
-        }
+    public func delete(_ database: LMDBDatabase, _ key: some StoreRecord) throws(StoreError) -> Bool {
+        let status = Self.withKey(key) { mdb_del(pointer, database.handle, &$0, nil) }
         if status == MDB_NOTFOUND { return false }
         guard status == 0 else { throw StoreError(code: status, "cannot delete from the store") }
         return true
     }
 
-    /// Visits entries in key order from the first key ≥ `start`, while `visit` returns true. The
-    /// buffers are valid only during the call.
-    public func scan(_ database: LMDBDatabase, from start: [UInt8] = [],
+    /// Visits every entry in key order while `visit` returns true. The buffers are valid only
+    /// during the call.
+    public func scan(_ database: LMDBDatabase,
                      _ visit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(StoreError) -> Bool) throws(StoreError) {
+        try scan(database, start: nil as [UInt8]?, visit)
+    }
+
+    /// Visits entries in key order from the first key ≥ `start`, while `visit` returns true.
+    public func scan(_ database: LMDBDatabase, from start: some StoreRecord,
+                     _ visit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(StoreError) -> Bool) throws(StoreError) {
+        try scan(database, start: start, visit)
+    }
+
+    private func scan(_ database: LMDBDatabase, start: (some StoreRecord)?,
+                      _ visit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws(StoreError) -> Bool) throws(StoreError) {
         var cursor: OpaquePointer?
         var status = mdb_cursor_open(pointer, database.handle, &cursor)
         guard status == 0, let cursor else { throw StoreError(code: status, "cannot open a store cursor") }
         defer { mdb_cursor_close(cursor) }
         var key = MDB_val()
         var value = MDB_val()
-        if start.isEmpty {
-            status = mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
-        } else {
-            status = start.withUnsafeBytes { startBytes in
-                key = MDB_val(mv_size: startBytes.count, mv_data: UnsafeMutableRawPointer(mutating: startBytes.baseAddress))
+        if let start {
+            // LMDB points `key` at the found key in its page, so the stack buffer may go.
+            status = Self.withKey(start) { startKey in
+                key = startKey
                 return mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
             }
+        } else {
+            status = mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
         }
         while status == 0 {
             let keyBuffer = UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size)

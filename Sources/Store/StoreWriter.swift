@@ -118,6 +118,11 @@ final class StoreWriter: @unchecked Sendable {
         let now = Environment.wallClockMilliseconds()
         var changed: Set<TopicID> = []
         var pruneAll = false
+        // A publisher's head is written once for its run of events in the batch, not per event.
+        var unwrittenHead: BrokerStore.PublisherKey?
+        func writeHead() throws(StoreError) {
+            if let unwrittenHead, let head = state.heads[unwrittenHead] { try transaction.put(tables.heads, unwrittenHead, head) }
+        }
         for operation in batch {
             switch operation {
             case let .append(signed, ticket):
@@ -130,10 +135,13 @@ final class StoreWriter: @unchecked Sendable {
                     continue
                 }
                 let (position, arrival) = Self.append(signed.encoded.count, to: &state.logs[event.topic, default: TopicLog()], now: now)
-                try transaction.putMostlyAppending(tables.events, StoredEvent.key(topic: event.topic, position: position),
-                                    StoredEvent.value(arrival: arrival, expiry: event.expiry, encoded: signed.encoded))
+                try transaction.putMostlyAppending(tables.events, StoredEvent.Key(topic: event.topic, position: position),
+                                                   StoredEvent.Value(arrival: arrival, expiry: event.expiry, encoded: signed.encoded))
                 try EventIndex.add(signed, at: position, tables: tables, in: transaction, changes: &outcome.idChanges)
-                try transaction.put(tables.heads, publisher.encoded, head.storedValue)
+                if unwrittenHead != publisher {
+                    try writeHead()
+                    unwrittenHead = publisher
+                }
                 changed.insert(event.topic)
                 outcome.results.append((ticket, .appended(position: position, arrival: arrival)))
             case let .putDescriptor(descriptor, ticket):
@@ -164,6 +172,7 @@ final class StoreWriter: @unchecked Sendable {
                 for profile in profiles { try transaction.put(tables.peers, profile.broker.bytes, profile.encoded) }
             }
         }
+        try writeHead()
         var budget = options.maximumPrunesPerCommit
         for topic in pruneAll ? Set(state.logs.keys) : changed {
             if try prune(topic, now: now, budget: &budget, state: &state, outcome: &outcome, in: transaction) { changed.insert(topic) }
@@ -198,7 +207,7 @@ final class StoreWriter: @unchecked Sendable {
         let limits = (state.descriptors[topic]?.descriptor.retention ?? Retention()).effective(under: options.retention)
         var removed = false
         while log.count > 0, budget > 0 {
-            let key = StoredEvent.key(topic: topic, position: log.first)
+            let key = StoredEvent.Key(topic: topic, position: log.first)
             guard let value = try transaction.get(tables.events, key) else {
                 throw StoreError(.corrupt, "position \(log.first) of topic \(topic.text) is missing from the store")
             }

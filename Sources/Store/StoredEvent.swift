@@ -15,16 +15,32 @@ public struct StoredEvent: Sendable {
 
     // MARK: Encoding (protocol/README.md, "Broker store")
 
-    static func key(topic: TopicID, position: UInt64) -> [UInt8] {
-        var writer = ByteWriter(capacity: 40)
-        writer.raw(topic.raw); writer.u64(position)
-        return writer.bytes
+    /// The `events` key: topic ‖ position, so that a topic's events are one ordered run.
+    struct Key: StoreRecord {
+        let topic: TopicID
+        let position: UInt64
+
+        var byteCount: Int { 40 }
+
+        func write(to buffer: UnsafeMutableRawBufferPointer) {
+            buffer.store(topic.raw, at: 0)
+            buffer.storeBigEndian(position, at: 32)
+        }
     }
 
-    static func value(arrival: UInt64, expiry: UInt64, encoded: [UInt8]) -> [UInt8] {
-        var writer = ByteWriter(capacity: 16 + encoded.count)
-        writer.u64(arrival); writer.u64(expiry); writer.raw(encoded)
-        return writer.bytes
+    /// The `events` value: arrival ‖ expiry ‖ the encoded signed event.
+    struct Value: StoreRecord {
+        let arrival: UInt64
+        let expiry: UInt64
+        let encoded: [UInt8]
+
+        var byteCount: Int { 16 + encoded.count }
+
+        func write(to buffer: UnsafeMutableRawBufferPointer) {
+            buffer.storeBigEndian(arrival, at: 0)
+            buffer.storeBigEndian(expiry, at: 8)
+            UnsafeMutableRawBufferPointer(rebasing: buffer[16...]).copyBytes(from: encoded)
+        }
     }
 
     /// Arrival and expiry from a stored value, without copying the event.

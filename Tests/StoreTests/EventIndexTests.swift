@@ -110,7 +110,7 @@ import Wire
         let publisher = Publisher()
         fixture.commit([.putDescriptor(publisher.descriptor(), ticket: fixture.ticket())])
         fixture.append([publisher.event(1)])
-        let key = EventIndex.sequenceKey(topic: publisher.topic, publisher: publisher.identity.publicKey, sequence: 1)
+        let key = EventIndex.SequenceKey(topic: publisher.topic, publisher: publisher.identity.publicKey, sequence: 1)
         try fixture.store.environment.write { transaction throws(StoreError) in
             try transaction.put(fixture.store.tables.sequences, key, [0, 0, 0, 0, 0, 0, 0, 1])  // position only, no ID
         }
