@@ -32,7 +32,7 @@ public struct ByteWriter: Sendable {
 
     /// A byte string with a 32-bit length prefix.
     @inlinable
-    public mutating func bytes32(_ value: [UInt8]) {
+    public mutating func bytes32(_ value: some Collection<UInt8>) {
         u32(UInt32(value.count))
         storage.append(contentsOf: value)
     }

@@ -56,8 +56,8 @@ public enum EdgeBatch {
 
     /// The messages a received transport plaintext carries: itself, unless it is a batch. A batch
     /// in the wrong direction is `unsupported`; an empty or nested one is malformed.
-    public static func unpack(_ plaintext: [UInt8], fromBroker: Bool) throws(WireError) -> [[UInt8]] {
-        guard let tag = plaintext.first, tag == clientTag || tag == brokerTag else { return [plaintext] }
+    public static func unpack(_ plaintext: [UInt8], fromBroker: Bool) throws(WireError) -> [ArraySlice<UInt8>] {
+        guard let tag = plaintext.first, tag == clientTag || tag == brokerTag else { return [plaintext[...]] }
         guard tag == (fromBroker ? brokerTag : clientTag) else {
             throw WireError(.unsupported, fromBroker ? "a broker sent a client's batch" : "clients do not send broker messages")
         }
@@ -65,11 +65,11 @@ public enum EdgeBatch {
         _ = try reader.u8("batch tag")
         let count = Int(try reader.u16("batch count"))
         guard count >= 1 else { throw WireError(.invalidValue, "a batch carries no messages") }
-        var messages: [[UInt8]] = []
+        var messages: [ArraySlice<UInt8>] = []
         messages.reserveCapacity(count)
         for _ in 0..<count {
             let length = Int(try reader.u16("batched message length"))
-            let message = try reader.raw(length, "batched message")
+            let message = try reader.slice(length, "batched message")
             guard let inner = message.first else { throw WireError(.invalidValue, "a batch carries an empty message") }
             guard inner != clientTag && inner != brokerTag else { throw WireError(.invalidValue, "a batch inside a batch") }
             messages.append(message)

@@ -118,6 +118,11 @@ public enum EdgeMessage: Sendable, Equatable {
 
     /// Parses one message; structure and limits are checked, signatures are not.
     public static func decode(_ bytes: [UInt8]) throws(WireError) -> EdgeMessage {
+        try decode(bytes[...])
+    }
+
+    /// Decodes a message inside a batch, where it is a slice of the batch's plaintext.
+    public static func decode(_ bytes: ArraySlice<UInt8>) throws(WireError) -> EdgeMessage {
         var reader = ByteReader(bytes)
         let tagByte = try reader.u8("message tag")
         guard let tag = Tag(rawValue: tagByte) else { throw WireError(.unsupported, "unknown message tag 0x\(Hex.encode([tagByte]))") }

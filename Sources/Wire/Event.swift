@@ -57,8 +57,9 @@ public struct Event: Sendable, Equatable {
     public var expiry: UInt64
     /// The topic epoch whose key encrypts the payload.
     public var epoch: UInt32
-    /// The encrypted payload (see `PayloadCipher`).
-    public var payload: [UInt8]
+    /// The encrypted payload (see `PayloadCipher`). A decoded event's payload is a slice of the
+    /// signed event's bytes, not a copy of them.
+    public var payload: ArraySlice<UInt8>
 
     public init(topic: TopicID, publisher: SigningPublicKey, sequence: UInt64, dependencies: [EventID] = [], time: UInt64,
                 expiry: UInt64 = 0, epoch: UInt32, payload: [UInt8]) {
@@ -69,12 +70,12 @@ public struct Event: Sendable, Equatable {
         self.time = time
         self.expiry = expiry
         self.epoch = epoch
-        self.payload = payload
+        self.payload = payload[...]
     }
 
     /// For dependencies known to be ascending and distinct (decoded and checked).
     private init(topic: TopicID, publisher: SigningPublicKey, sequence: UInt64, ascendingDependencies: [EventID], time: UInt64,
-                 expiry: UInt64, epoch: UInt32, payload: [UInt8]) {
+                 expiry: UInt64, epoch: UInt32, payload: ArraySlice<UInt8>) {
         self.topic = topic
         self.publisher = publisher
         self.sequence = sequence
@@ -136,7 +137,7 @@ public struct Event: Sendable, Equatable {
             dependencies.append(dependency)
         }
         let epoch = try reader.u32("event epoch")
-        let payload = try reader.bytes32("event payload", limit: Limits.maximumPayloadLength)
+        let payload = try reader.slice32("event payload", limit: Limits.maximumPayloadLength)
         return Event(topic: topic, publisher: publisher, sequence: sequence, ascendingDependencies: dependencies, time: time,
                      expiry: expiry, epoch: epoch, payload: payload)
     }

@@ -90,20 +90,20 @@ public enum PayloadCipher {
     }
 
     /// Decrypts either mode with the epoch secret.
-    public static func open(_ payload: [UInt8], secret: EpochSecret, associatedData: [UInt8]) throws(WireError) -> [UInt8] {
+    public static func open(_ payload: ArraySlice<UInt8>, secret: EpochSecret, associatedData: [UInt8]) throws(WireError) -> [UInt8] {
         guard let mode = payload.first else { throw WireError(.truncated, "empty payload") }
         switch mode {
         case readerMode:
             guard payload.count >= 1 + 24 + XChaCha20Poly1305.tagByteCount else { throw WireError(.truncated, "payload too short") }
             do {
-                return try XChaCha20Poly1305.open(Array(payload[25...]), key: secret.payloadKey, nonce: Array(payload[1..<25]),
-                                                  associatedData: associatedData)
+                return try XChaCha20Poly1305.open(Array(payload.dropFirst(25)), key: secret.payloadKey,
+                                                  nonce: Array(payload.dropFirst().prefix(24)), associatedData: associatedData)
             } catch {
                 throw WireError(.decryptionFailed, "payload does not decrypt with this epoch's key")
             }
         case writeOnlyMode:
             let opened: [UInt8]
-            do { opened = try SealedBox.open(Array(payload[1...]), with: secret.keyPair) } catch {
+            do { opened = try SealedBox.open(Array(payload.dropFirst()), with: secret.keyPair) } catch {
                 throw WireError(.decryptionFailed, "payload does not decrypt with this epoch's key")
             }
             guard opened.count >= 32, Memory.constantTimeEquals(Array(opened[..<32]), BLAKE2b.hash(associatedData)) else {

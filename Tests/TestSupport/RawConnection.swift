@@ -11,7 +11,7 @@ public final class RawConnection: @unchecked Sendable {
     private let socket: Int32
     private var channel: SecureChannel?
     /// Messages of a received batch not yet returned by `receive`.
-    private var unread: [[UInt8]] = []
+    private var unread: [ArraySlice<UInt8>] = []
     /// Batches received so far (a broker batches only for a client that sent one).
     public private(set) var batchesReceived = 0
 

@@ -51,7 +51,7 @@ import Wire
     @Test func aChainOfLargeEventsIsSignedBeforeItsChainedBytesPassTheLimit() throws {
         var large = events(60)
         for index in large.indices {
-            large[index].payload = [UInt8](repeating: 7, count: 10_000)
+            large[index].payload = [UInt8](repeating: 7, count: 10_000)[...]
             if index > 0 { large[index].dependencies = [large[index - 1].id] }
         }
         let chain = try SignedEvent.chain(large, signedBy: alice)

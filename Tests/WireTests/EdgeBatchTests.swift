@@ -6,16 +6,21 @@ import Testing
 @Suite struct EdgeBatchTests {
     func pings(_ count: Int) -> [[UInt8]] { (1...count).map { EdgeMessage.ping(nonce: UInt64($0)).encoded() } }
 
+    /// The messages unpacked, as arrays to compare.
+    func unpack(_ plaintext: [UInt8], fromBroker: Bool) throws -> [[UInt8]] {
+        try EdgeBatch.unpack(plaintext, fromBroker: fromBroker).map(Array.init)
+    }
+
     @Test func aLoneMessageGoesAsItselfAndSeveralAsOneBatch() throws {
         let one = pings(1)
         #expect(EdgeBatch.pack(one, fromBroker: false) == one)
-        #expect(try EdgeBatch.unpack(one[0], fromBroker: true) == one)
+        #expect(try unpack(one[0], fromBroker: true) == one)
         let three = pings(3)
         let packed = EdgeBatch.pack(three, fromBroker: false)
         #expect(packed.count == 1)
         #expect(packed[0].count == 3 + 3 * (2 + 9))
         #expect(Array(packed[0].prefix(3)) == [EdgeBatch.clientTag, 0, 3])
-        #expect(try EdgeBatch.unpack(packed[0], fromBroker: false) == three)
+        #expect(try unpack(packed[0], fromBroker: false) == three)
         #expect(EdgeBatch.pack(three, fromBroker: true)[0].first == EdgeBatch.brokerTag)
     }
 
@@ -26,7 +31,7 @@ import Testing
         let packed = EdgeBatch.pack(messages, fromBroker: false)
         #expect(packed.count == 2)
         #expect(packed.allSatisfy { $0.count <= Limits.maximumMessageLength })
-        #expect(try packed.flatMap { try EdgeBatch.unpack($0, fromBroker: false) } == messages)
+        #expect(try packed.flatMap { try unpack($0, fromBroker: false) } == messages)
         // A message too long to share a batch goes alone, between batches.
         let huge = [UInt8](repeating: 0x06, count: Limits.maximumMessageLength - 2)
         let around = EdgeBatch.pack(pings(2) + [huge] + pings(2), fromBroker: false)
@@ -60,7 +65,7 @@ import Testing
         #expect(announcing.error == nil && announcing.frames.count == 1)
         guard case .message(let opened) = try broker.receive(announcing.frames[0]) else { Issue.record("not a message"); return }
         #expect(opened.first == EdgeBatch.clientTag)
-        #expect(try EdgeBatch.unpack(opened, fromBroker: false) == pings(1))
+        #expect(try unpack(opened, fromBroker: false) == pings(1))
         // Then a turn of many goes in batches that fit the lowest frame limit a broker may have.
         let later = pings(1000).map { outbox.append($0) }
         #expect(later.first == true && !later.dropFirst().contains(true))
@@ -72,7 +77,7 @@ import Testing
         var received: [[UInt8]] = []
         for frame in sealed.frames {
             guard case .message(let plaintext) = try broker.receive(frame) else { Issue.record("not a message"); return }
-            received += try EdgeBatch.unpack(plaintext, fromBroker: false)
+            received += try unpack(plaintext, fromBroker: false)
         }
         #expect(received == pings(1000))
         // A lone message of a later turn goes as itself.
@@ -92,7 +97,7 @@ import Testing
         #expect(batched.count == 1)
         for frame in single { _ = try client.receive(frame) }
         guard case .message(let plaintext) = try client.receive(batched[0]) else { Issue.record("not a message"); return }
-        #expect(try EdgeBatch.unpack(plaintext, fromBroker: true) == pings(3))
+        #expect(try unpack(plaintext, fromBroker: true) == pings(3))
     }
 
     /// An over-long message fails the seal; what was sealed before it is still handed back.

@@ -18,6 +18,37 @@ import Testing
         try decoded.verifySignature()
     }
 
+    @Test func aReaderOnASliceReadsItsOwnBytesOnly() throws {
+        let nines = Bytes32([UInt8](repeating: 9, count: 32))!
+        var writer = ByteWriter()
+        writer.u16(0x0102); writer.u32(0x0304_0506); writer.u64(0x0708_090a_0b0c_0d0e); writer.raw(nines)
+        writer.bytes32([7, 7, 7])
+        let buffer: [UInt8] = [0xff, 0xff] + writer.bytes + [0xff]
+        var reader = ByteReader(buffer[2..<(buffer.count - 1)])
+        #expect(try reader.u16("a") == 0x0102)
+        #expect(try reader.u32("b") == 0x0304_0506)
+        #expect(try reader.u64("c") == 0x0708_090a_0b0c_0d0e)
+        #expect(try reader.raw32("d") == nines)
+        let shared = try reader.slice32("e", limit: 3)
+        #expect(Array(shared) == [7, 7, 7] && shared.startIndex == buffer.count - 4)
+        try reader.expectEnd("slice")
+        #expect { try reader.u8("past the end") } throws: { ($0 as? WireError)?.kind == .truncated }
+        var limited = ByteReader(writer.bytes[(writer.bytes.count - 7)...])
+        #expect { try limited.slice32("e", limit: 2) } throws: { ($0 as? WireError)?.kind == .limitExceeded }
+    }
+
+    @Test func decodedPayloadIsTheEventsOwnBytes() throws {
+        let signed = event(payload: [4, 5, 6, 7])
+        let decoded = try SignedEvent.decode(signed.encoded)
+        #expect(decoded.event.payload == [4, 5, 6, 7])
+        #expect(decoded.event == signed.event)
+        decoded.encoded.withUnsafeBufferPointer { encoded in
+            decoded.event.payload.withUnsafeBufferPointer { payload in
+                #expect(encoded.baseAddress! + decoded.event.payload.startIndex == payload.baseAddress!)
+            }
+        }
+    }
+
     @Test func everyTruncationIsRefused() {
         let encoded = event().encoded
         for length in 0..<encoded.count {
