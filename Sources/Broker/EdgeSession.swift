@@ -47,9 +47,9 @@ final class EdgeSession {
         let step = try channel.receive(frame)
         if case let .established(peer, frames) = step {
             identity = peer
-            for frame in frames { connection.send(frame: frame) }
+            connection.send(frames: frames)
         } else if case let .send(frames) = step {
-            for frame in frames { connection.send(frame: frame) }
+            connection.send(frames: frames)
         }
         return step
     }
@@ -77,7 +77,7 @@ final class EdgeSession {
     func flush() {
         guard !outbox.isEmpty, connection.isOpen else { return }
         let (frames, error) = outbox.seal(with: &channel)
-        for frame in frames { connection.send(frame: frame) }
+        connection.send(frames: frames)
         // Only nonce exhaustion or an over-long message get here; the connection cannot go on.
         if error != nil { close(afterSending: nil) }
     }

@@ -69,9 +69,9 @@ final class PeerLink {
         switch step {
         case let .established(peer, frames):
             identity = peer
-            for frame in frames { connection.send(frame: frame) }
+            connection.send(frames: frames)
         case let .send(frames):
-            for frame in frames { connection.send(frame: frame) }
+            connection.send(frames: frames)
         case .message:
             break
         }

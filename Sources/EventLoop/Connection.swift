@@ -163,15 +163,43 @@ public final class Connection {
     /// Queues one frame; it is written once the current loop turn's callbacks have run.
     public func send(frame body: [UInt8]) {
         guard socket >= 0, !closing else { return }
+        reserveOutput(4 + body.count)
+        appendFrame(body)
+        queued(frames: 1, bytes: 4 + body.count)
+    }
+
+    /// Queues frames in order, with room for all of them made at once: appended one by one, a
+    /// turn's frames (a subscriber's deliveries, up to its message limit each) grew the buffer
+    /// several times, copying what it held each time.
+    public func send(frames bodies: [[UInt8]]) {
+        guard socket >= 0, !closing, !bodies.isEmpty else { return }
+        let bytes = bodies.reduce(0) { $0 + 4 + $1.count }
+        reserveOutput(bytes)
+        for body in bodies { appendFrame(body) }
+        queued(frames: bodies.count, bytes: bytes)
+    }
+
+    /// Makes room for `bytes` more output, growing the buffer at least twofold (never by just
+    /// what one send needs, which would copy the buffer on every send).
+    private func reserveOutput(_ bytes: Int) {
+        let needed = output.count + bytes
+        if output.capacity < needed { output.reserveCapacity(max(needed, 2 * output.capacity)) }
+    }
+
+    private func appendFrame(_ body: [UInt8]) {
         let length = UInt32(body.count)
         output.append(UInt8(truncatingIfNeeded: length >> 24))
         output.append(UInt8(truncatingIfNeeded: length >> 16))
         output.append(UInt8(truncatingIfNeeded: length >> 8))
         output.append(UInt8(truncatingIfNeeded: length))
         output.append(contentsOf: body)
+    }
+
+    /// Counts queued frames and schedules their flush.
+    private func queued(frames: Int, bytes: Int) {
         if let traffic {
-            traffic.bytesSent &+= UInt64(4 + body.count)
-            traffic.framesSent &+= 1
+            traffic.bytesSent &+= UInt64(bytes)
+            traffic.framesSent &+= UInt64(frames)
         }
         // While the write event is armed (the socket was full), it writes this too, in the next
         // loop pass.

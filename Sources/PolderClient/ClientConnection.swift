@@ -77,9 +77,9 @@ final class ClientConnection {
         }
         switch step {
         case .send(let frames):
-            for frame in frames { connection?.send(frame: frame) }
+            connection?.send(frames: frames)
         case let .established(peer, frames):
-            for frame in frames { connection?.send(frame: frame) }
+            connection?.send(frames: frames)
             connectTimer?.cancel()
             connectTimer = nil
             startKeepAlive()
@@ -222,7 +222,7 @@ final class ClientConnection {
     private func flush() {
         guard !outbox.isEmpty, let connection else { return }
         let (frames, error) = outbox.seal(with: &channel)
-        for frame in frames { connection.send(frame: frame) }
+        connection.send(frames: frames)
         if let error { fail(ClientError(.protocolViolation, "cannot send: \(error.message)")) }
     }
 

@@ -203,6 +203,30 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
         #expect(server.frames.value == bodies)
     }
 
+    @Test func framesQueuedTogetherAndAloneInOneTurnArriveInOrderAndAreCounted() async throws {
+        let server = try await Server(options: .init(maximumFrameLength: 100_000))
+        defer { server.stop() }
+        let client = try await RawClient(port: server.port)
+        defer { client.stop() }
+        let together: [[UInt8]] = [[1], [UInt8](repeating: 7, count: 70_000), [], [UInt8](repeating: 8, count: 30_000)]
+        client.loop.execute {
+            client.connection?.traffic = TrafficTally()
+            client.connection?.send(frame: [0])
+            client.connection?.send(frames: together)
+            client.connection?.send(frames: [])
+            client.connection?.send(frame: [9, 9])
+        }
+        let expected = [[0]] + together + [[9, 9]]
+        #expect(await eventually { server.frames.value.count == expected.count })
+        #expect(server.frames.value == expected)
+        let counted = Box<(UInt64, UInt64)>((0, 0))
+        client.loop.execute {
+            if let tally = client.connection?.traffic { counted.value = (tally.framesSent, tally.bytesSent) }
+        }
+        #expect(await eventually { counted.value.0 != 0 })
+        #expect(counted.value == (UInt64(expected.count), UInt64(expected.reduce(0) { $0 + 4 + $1.count })))
+    }
+
     @Test func oversizedLengthPrefixClosesBeforeBuffering() async throws {
         let server = try await Server(options: .init(maximumFrameLength: 1000))
         defer { server.stop() }
