@@ -74,7 +74,7 @@ extension Broker {
                     Double(statistics.peerLinksEstablished))
         page.metric("polder_overlay_neighbours", "gauge", "Brokers in the overlay's views and rings.", Double(overlay.neighbours.count))
         page.metric("polder_topics", "gauge", "Topics the broker holds a descriptor for.", Double(topics.all.count))
-        page.metric("polder_topics_served", "gauge", "Topics the broker takes part in within the overlay.", Double(servedTopics.count))
+        page.metric("polder_topics_served", "gauge", "Topics the broker takes part in within the overlay.", Double(topics.all.count { $0.isServed }))
         page.metric("polder_events_received_total", "counter", "Events accepted into the store, by origin.",
                     samples: [([("origin", "client")], Double(statistics.eventsAccepted - statistics.eventsAcceptedFromPeers)),
                               ([("origin", "peer")], Double(statistics.eventsAcceptedFromPeers))])
@@ -143,7 +143,7 @@ extension Broker {
                             ("first_position", .number(Double(state.log.first))),
                             ("next_position", .number(Double(state.log.next))),
                             ("subscribers", .number(Double(state.subscriptions.count))),
-                            ("served", .bool(servedTopics.contains(descriptor.topic)))])
+                            ("served", .bool(state.isServed))])
         }
         var listeners: [(String, JSONText)] = []
         if let edge = listener?.localAddress { listeners.append(("clients", .string(edge.text))) }

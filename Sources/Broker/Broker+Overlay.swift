@@ -51,12 +51,22 @@ extension Broker {
     private func storeDelivered(_ event: SignedEvent, from source: PeerID?) {
         uncommitted[event.id] = event
         handToStore(event)
-        if source == nil, let local = localPublishes.removeValue(forKey: event.id) {
+        if source == nil, let local = takeLocalPublish(event) {
             write(.publish(session: local.session, request: local.request, event: event)) { .append(event, ticket: $0) }
         } else {
             statistics.eventsFromPeers += source == nil ? 0 : 1
             write(.peerEvent(event, fromPeer: source != nil)) { .append(event, ticket: $0) }
         }
+    }
+
+    /// The client and request waiting for a local publish the overlay released, if any (the
+    /// client that published a held event may be gone by the time it is released).
+    private func takeLocalPublish(_ event: SignedEvent) -> (session: UInt64, request: UInt32)? {
+        if let released = releasedLocalPublish, released.event === event {
+            releasedLocalPublish = nil
+            return (released.session, released.request)
+        }
+        return localPublishes.isEmpty ? nil : localPublishes.removeValue(forKey: event.id)
     }
 
     private func noticed(_ notice: CausalDelivery.Notice) {
@@ -119,7 +129,7 @@ extension Broker {
         func names(_ entries: [ViewEntry]) -> String { entries.map { String($0.broker.text.prefix(12)) }.joined(separator: " ") }
         let linked = peerLinks.values.compactMap { $0.isEstablished ? $0.identity.map { String($0.text.prefix(12)) } : nil }
         logger.info("overlay: links [\(linked.sorted().joined(separator: " "))] sampling [\(names(overlay.sampling.view))] cluster [\(names(overlay.clustering.view))]")
-        for topic in servedTopics.sorted(by: <) {
+        for topic in topics.served.sorted(by: <) {
             guard let ring = overlay.rings.ring(topic) else { continue }
             logger.info("overlay: topic \(topic.text.prefix(12)) ring predecessors [\(names(ring.predecessors))] successors [\(names(ring.successors))]")
         }
@@ -130,7 +140,8 @@ extension Broker {
     /// Starts serving `topic` (a local client put, subscribed to or published on it): the profile
     /// advertises it and the broker joins its ring and syncs.
     func serve(_ topic: TopicID) {
-        guard topics[topic] != nil, servedTopics.insert(topic).inserted else { return }
+        guard let state = topics[topic], !state.isServed else { return }
+        state.isServed = true
         logger.info("serving topic \(topic.text.prefix(12)) in the overlay")
         refreshProfile()
     }
@@ -138,9 +149,10 @@ extension Broker {
     /// Signs a new profile for the current address and served topics and gives it to the overlay.
     func refreshProfile() {
         let issued = max(Environment.wallClockMilliseconds(), overlay.profile.profile.issued + 1)
+        let served = topics.served
         let profile = BrokerProfile(broker: identity.publicKey, issued: issued, address: advertisedAddress,
-                                    topics: BrokerProfile.topicFilter(servedTopics.map { BloomFilter.Key($0.bytes) })).signed(by: identity)
-        perform(overlay.update(profile: profile, topics: servedTopics, now: overlayNow()))
+                                    topics: BrokerProfile.topicFilter(served.map { BloomFilter.Key($0.bytes) })).signed(by: identity)
+        perform(overlay.update(profile: profile, topics: served, now: overlayNow()))
     }
 
     // MARK: Descriptors

@@ -165,7 +165,7 @@ extension Broker {
         case .event(let event):
             // Cheap checks first: topics we do not serve, duplicates, and what admission refuses.
             let topic = event.event.topic
-            guard servedTopics.contains(topic), !overlay.causal.isDelivered(topic: topic, id: event.id, archive: archive) else { return }
+            guard topics[topic]?.isServed == true, !overlay.causal.isDelivered(topic: topic, id: event.id, archive: archive) else { return }
             if let problem = admissionProblem(event.event) {
                 logger.debug("ignoring an event from \(link.label): \(problem.text)")
                 return

@@ -132,12 +132,17 @@ extension Broker {
                           to: session)
         }
         serve(event.event.topic)
-        localPublishes[event.id] = (session.number, request)
         publishes.storing += 1
         let (arrival, actions) = overlay.publish(event, now: overlayNow(), archive: archive)
         switch arrival {
-        case .accepted:
-            break  // answered when committed
+        case .accepted(let released):
+            // Answered when committed. Released at once, as usual, it goes to the store in
+            // `perform` below; held for dependencies, when they arrive.
+            if released.first?.event === event {
+                releasedLocalPublish = (event, session.number, request)
+            } else {
+                localPublishes[event.id] = (session.number, request)
+            }
         case .duplicate:
             // A retry of an event already delivered: acknowledge it once it is durable.
             let durable = uncommitted[event.id] == nil && ((try? store.contains(topic: event.event.topic, id: event.id)) ?? false)
@@ -157,11 +162,11 @@ extension Broker {
             answer(request, refusing: (.overloaded, "too many events wait for their dependencies; retry later"), to: session)
         }
         perform(actions)
+        releasedLocalPublish = nil  // taken in `perform`; cleared in case the delivery did not reach the store
     }
 
     /// A local publish answered without being stored.
     private func answered(_ event: SignedEvent, session: EdgeSession, publishes: EdgePublishes) {
-        localPublishes[event.id] = nil
         publishes.storing -= 1
         resumeReadingIfDrained(session)
     }

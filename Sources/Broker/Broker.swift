@@ -24,7 +24,7 @@ public final class Broker {
     let identityProof: IdentityProof
     private(set) var listener: Listener?
     var sessions: [UInt64: EdgeSession] = [:]
-    var topics: TopicTable
+    let topics: TopicTable
     var durableSessions: DurableSessions
     /// Store operations awaiting their commit, by ticket.
     var pendingWrites: [UInt64: PendingWrite] = [:]
@@ -49,9 +49,6 @@ public final class Broker {
 
     // Overlay (Broker+Overlay, Broker+PeerLinks).
     var overlay: OverlayNode
-    /// Topics this broker takes part in: a local client put, subscribed to or published on them,
-    /// or the store holds their events or durable sessions.
-    var servedTopics: Set<TopicID>
     var peerListener: Listener?
     var peerLinks: [UInt64: PeerLink] = [:]
     let peerConnectionOptions: Connection.Options
@@ -63,6 +60,9 @@ public final class Broker {
     var storeRefusesData = false
     /// Local publishes the overlay holds for their dependencies, by event ID.
     var localPublishes: [EventID: (session: UInt64, request: UInt32)] = [:]
+    /// The local publish the overlay released at once, as it usually does, on its way to the
+    /// store within this call of `accept` (it never enters `localPublishes`).
+    var releasedLocalPublish: (event: SignedEvent, session: UInt64, request: UInt32)?
     /// Signature checks asked for in this loop turn (Broker+Publishing, `verify`).
     var verificationsThisTurn: [PendingVerification] = []
     /// The signature last verified per broker profile, so that repeated gossip is checked once.
@@ -169,7 +169,7 @@ public final class Broker {
         }
         topics = TopicTable(contents: contents)
         durableSessions = DurableSessions(records: contents.sessions)
-        servedTopics = Set(contents.logs.keys).union(contents.sessions.keys.map(\.topic)).filter { contents.descriptors[$0] != nil }
+        let servedTopics = topics.served
         rememberedPeers = contents.peers
         let profile = BrokerProfile(broker: identity.publicKey, issued: Environment.wallClockMilliseconds(), address: "",
                                     topics: BrokerProfile.topicFilter(servedTopics.map { BloomFilter.Key($0.bytes) })).signed(by: identity)

@@ -19,6 +19,9 @@ final class TopicState {
     var liveSubscriptions: [UInt64: Subscription] = [:]
     /// Every subscription on the topic, live or catching up.
     var subscriptions: [UInt64: Subscription] = [:]
+    /// Whether the broker takes part in the topic's overlay: a local client put, subscribed to or
+    /// published on it, or the store holds its events or durable sessions (`Broker.serve`).
+    var isServed = false
 
     init(descriptor: SignedTopicDescriptor, log: TopicLog = TopicLog()) {
         self.descriptor = descriptor
@@ -26,23 +29,37 @@ final class TopicState {
     }
 }
 
-/// All topics the broker serves.
-struct TopicTable {
-    private(set) var topics: [TopicID: TopicState] = [:]
+/// All topics the broker holds a descriptor for. A class, so that its cache of the topic looked
+/// up last is its own: a publisher's event looks its topic up several times on its way (admission
+/// before and after its signature check, serving, the hand-off to the store, the answer), and
+/// comparing 32 bytes costs a tenth of hashing them.
+final class TopicTable {
+    private var topics: [TopicID: TopicState] = [:]
+    private var recent: TopicState?
 
     init(contents: BrokerStore.Contents) {
         for (topic, descriptor) in contents.descriptors {
             topics[topic] = TopicState(descriptor: descriptor, log: contents.logs[topic] ?? TopicLog())
         }
         for (key, head) in contents.heads { topics[key.topic]?.heads[key.publisher] = head }
+        for topic in contents.logs.keys { topics[topic]?.isServed = true }
+        for key in contents.sessions.keys { topics[key.topic]?.isServed = true }
     }
 
-    subscript(topic: TopicID) -> TopicState? { topics[topic] }
+    subscript(topic: TopicID) -> TopicState? {
+        if let recent, recent.descriptor.descriptor.topic == topic { return recent }
+        let state = topics[topic]
+        if let state { recent = state }
+        return state
+    }
 
     var all: Dictionary<TopicID, TopicState>.Values { topics.values }
 
+    /// The topics the broker takes part in within the overlay (`TopicState.isServed`).
+    var served: Set<TopicID> { Set(topics.values.lazy.filter(\.isServed).map(\.descriptor.descriptor.topic)) }
+
     /// Takes a descriptor the store has committed.
-    mutating func stored(_ descriptor: SignedTopicDescriptor) {
+    func stored(_ descriptor: SignedTopicDescriptor) {
         if let state = topics[descriptor.descriptor.topic] {
             state.descriptor = descriptor
         } else {

@@ -68,6 +68,10 @@ public struct CausalDelivery: Sendable {
     public let maximumHeld: Int
     public let dependencyAttempts: Int
     private var heads: [TopicID: [PeerID: Head]] = [:]
+    /// The head written last and whose it is: a publisher's next event reads it back (the broker's
+    /// gap check, then `receive`) with a compare instead of hashing two keys. Every write goes
+    /// through `setHead(_:for:)`, which keeps it current.
+    private var lastWritten: (key: PublisherKey, head: Head)?
     private var held: [EventID: Held] = [:]
     private var heldBySequence: [PublisherKey: [UInt64: EventID]] = [:]
     private var waitingFor: [EventID: Set<EventID>] = [:]
@@ -87,7 +91,17 @@ public struct CausalDelivery: Sendable {
     /// Events held waiting, over all topics.
     public var heldCount: Int { held.count }
 
-    public func head(topic: TopicID, publisher: PeerID) -> Head? { heads[topic]?[publisher] }
+    public func head(topic: TopicID, publisher: PeerID) -> Head? { head(PublisherKey(topic: topic, publisher: publisher)) }
+
+    private func head(_ key: PublisherKey) -> Head? {
+        if let lastWritten, lastWritten.key == key { return lastWritten.head }
+        return heads[key.topic]?[key.publisher]
+    }
+
+    private mutating func setHead(_ head: Head, for key: PublisherKey) {
+        heads[key.topic, default: [:]][key.publisher] = head
+        lastWritten = (key, head)
+    }
 
     /// Every publisher's last delivered sequence on `topic`.
     public func heads(topic: TopicID) -> [PublisherSequence] {
@@ -97,7 +111,7 @@ public struct CausalDelivery: Sendable {
 
     /// Takes a head known from before (the broker's store at start-up).
     public mutating func setHead(topic: TopicID, publisher: PeerID, _ head: Head) {
-        heads[topic, default: [:]][publisher] = head
+        setHead(head, for: PublisherKey(topic: topic, publisher: publisher))
     }
 
     /// IDs of the events held for `topic`.
@@ -117,10 +131,11 @@ public struct CausalDelivery: Sendable {
     public mutating func forget(_ signed: SignedEvent, committed: UInt64, archive: some EventArchive) {
         let event = signed.event
         recentlyDelivered.remove(signed.id)
-        guard let head = heads[event.topic]?[event.publisher], head.sequence >= event.sequence, committed < event.sequence else { return }
+        let key = PublisherKey(topic: event.topic, publisher: event.publisher)
+        guard let head = head(key), head.sequence >= event.sequence, committed < event.sequence else { return }
         let previous = event.sequence - 1
-        heads[event.topic]?[event.publisher] = Head(sequence: previous,
-                                                    id: previous == 0 ? nil : archive.eventID(topic: event.topic, publisher: event.publisher, sequence: previous))
+        setHead(Head(sequence: previous, id: previous == 0 ? nil : archive.eventID(topic: event.topic, publisher: event.publisher, sequence: previous)),
+                for: key)
     }
 
     public func isDelivered(topic: TopicID, id: EventID, archive: some EventArchive) -> Bool {
@@ -132,7 +147,7 @@ public struct CausalDelivery: Sendable {
                                  archive: some EventArchive) -> Arrival {
         let event = signed.event
         let key = PublisherKey(topic: event.topic, publisher: event.publisher)
-        let head = heads[event.topic]?[event.publisher]
+        let head = head(key)
         if let head, event.sequence <= head.sequence {
             let existing = event.sequence == head.sequence
                 ? head.id : archive.eventID(topic: event.topic, publisher: event.publisher, sequence: event.sequence)
@@ -226,14 +241,14 @@ public struct CausalDelivery: Sendable {
 
     private mutating func skip(topic: TopicID, publisher: PeerID, through last: UInt64) -> [Delivery] {
         let key = PublisherKey(topic: topic, publisher: publisher)
-        let current = heads[topic]?[publisher]?.sequence ?? 0
+        let current = head(key)?.sequence ?? 0
         guard last > current else { return [] }
         // Never skip over an event we hold.
         let heldBelow = (heldBySequence[key] ?? [:]).keys.filter { $0 <= last }.min()
         let through = heldBelow.map { $0 - 1 } ?? last
         guard through > current else { return [] }
         notices.append(.skipped(topic: topic, publisher: publisher, from: current + 1, to: through))
-        heads[topic, default: [:]][publisher] = Head(sequence: through, id: nil)
+        setHead(Head(sequence: through, id: nil), for: key)
         if gapRange(key) == nil { gaps[key] = nil }
         return release(heldBySequence[key]?[through + 1].map { [$0] } ?? [])
     }
@@ -254,7 +269,7 @@ public struct CausalDelivery: Sendable {
 
     /// The sequences missing before the first held event of `key`, if any.
     private func gapRange(_ key: PublisherKey) -> (from: UInt64, to: UInt64)? {
-        let next = (heads[key.topic]?[key.publisher]?.sequence ?? 0) + 1
+        let next = (head(key)?.sequence ?? 0) + 1
         guard let waiting = heldBySequence[key], waiting[next] == nil, let first = waiting.keys.min(), first > next else { return nil }
         return (next, first - 1)
     }
@@ -267,7 +282,7 @@ public struct CausalDelivery: Sendable {
             guard let entry = held[id], entry.unmet.isEmpty else { continue }
             let event = entry.event.event
             let key = PublisherKey(topic: event.topic, publisher: event.publisher)
-            guard event.sequence == (heads[event.topic]?[event.publisher]?.sequence ?? 0) + 1 else { continue }
+            guard event.sequence == (head(key)?.sequence ?? 0) + 1 else { continue }
             held[id] = nil
             heldBySequence[key]?[event.sequence] = nil
             if heldBySequence[key]?.isEmpty == true { heldBySequence[key] = nil }
@@ -280,7 +295,7 @@ public struct CausalDelivery: Sendable {
     /// Makes a delivered event its publisher's head; returns the held events it may release. The
     /// emptiness checks spare the hashing when nothing is held or missing, as is usual.
     private mutating func recordDelivery(of signed: SignedEvent, key: PublisherKey) -> [EventID] {
-        heads[key.topic, default: [:]][key.publisher] = Head(sequence: signed.event.sequence, id: signed.id)
+        setHead(Head(sequence: signed.event.sequence, id: signed.id), for: key)
         recentlyDelivered.insert(signed.id)
         if !missingDependencies.isEmpty { missingDependencies[signed.id] = nil }
         if !gaps.isEmpty, gapRange(key) == nil { gaps[key] = nil }

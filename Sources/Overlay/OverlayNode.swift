@@ -243,7 +243,13 @@ public struct OverlayNode: Sendable {
 
     /// Peers serving `topic` that we know of (ring neighbours first).
     public func servers(of topic: TopicID) -> [PeerID] {
-        var result = rings.ring(topic)?.members.map(\.broker) ?? []
+        servers(of: topic, ring: rings.ring(topic))
+    }
+
+    /// `servers(of:)` with the topic's ring already looked up.
+    private func servers(of topic: TopicID, ring: TopicRings.Ring?) -> [PeerID] {
+        var result: [PeerID] = []
+        if let ring, !ring.predecessors.isEmpty || !ring.successors.isEmpty { result = ring.members.map(\.broker) }
         guard !clustering.view.isEmpty || !sampling.view.isEmpty else { return result }  // no views: no hashing either
         let key = BloomFilter.Key(topic.bytes)
         for entry in clustering.view + sampling.view where TopicInterest.serves(entry.profile, key) && !result.contains(entry.broker) {
@@ -372,7 +378,9 @@ public struct OverlayNode: Sendable {
             actions.append(.deliver(delivery.event, from: delivery.source))
             let topic = delivery.event.event.topic
             guard let ring = rings.ring(topic) else { continue }
-            let targets = Dissemination.targets(from: delivery.source, ring: ring, subscribers: servers(of: topic),
+            let subscribers = servers(of: topic, ring: ring)
+            guard !subscribers.isEmpty else { continue }  // no peer serves the topic (every ring member is one)
+            let targets = Dissemination.targets(from: delivery.source, ring: ring, subscribers: subscribers,
                                                 fanout: parameters.fanout, random: &random)
             for target in targets { actions.append(.send(.event(delivery.event), to: target)) }
         }

@@ -47,7 +47,7 @@ public struct AuthenticationQueue<Element> {
     @usableFromInline var frontTicket: UInt64 = 1
     @usableFromInline var nextTicket: UInt64 = 0
     /// Tickets of the chained entries still waiting for a successor, by event ID.
-    @usableFromInline var waitingChained: [EventID: [UInt64]] = [:]
+    @usableFromInline var waitingChained: [EventID: Tickets] = [:]
     /// Chained events an authentic successor named before they arrived.
     @usableFromInline var vouchers: ChainVouchers
 
@@ -73,7 +73,7 @@ public struct AuthenticationQueue<Element> {
         if event.isChained {
             let vouched = vouchers.redeem(event)
             entries.append(Entry(ticket: nextTicket, element: element, event: event, state: vouched ? .authentic : .waiting))
-            if vouched { settlePredecessors(from: entries.count - 1, as: .authentic) } else { waitingChained[event.id, default: []].append(nextTicket) }
+            if vouched { settlePredecessors(from: entries.count - 1, as: .authentic) } else { waitingChained[event.id, default: Tickets()].add(nextTicket) }
             return nil
         }
         entries.append(Entry(ticket: nextTicket, element: element, event: event, state: .waiting))
@@ -113,7 +113,7 @@ public struct AuthenticationQueue<Element> {
     /// `limit` items wait behind it (a faulty sender, or a chain cut short); returns the dropped item.
     @inlinable public mutating func dropUnvouchedFront(whenMoreThan limit: Int) -> Element? {
         guard count - 1 > limit, let dropped = entries.first, case .waiting = dropped.state, dropped.event?.isChained == true else { return nil }
-        waitingChained[dropped.event!.id]?.removeAll { $0 == dropped.ticket }
+        waitingChained[dropped.event!.id]?.remove(dropped.ticket)
         if waitingChained[dropped.event!.id]?.isEmpty == true { waitingChained[dropped.event!.id] = nil }
         removeFront()
         return dropped.element
@@ -138,11 +138,15 @@ public struct AuthenticationQueue<Element> {
         while current.event.sequence > 1 {
             var predecessor: SignedEvent?
             for dependency in current.event.dependencies {
-                guard let tickets = waitingChained[dependency], let first = self.index(of: tickets[0]),
-                      let event = entries[first].event, current.vouches(for: event) else { continue }
+                // Taken out first and put back if it is not the predecessor: one hash in the usual case.
+                guard let tickets = waitingChained.removeValue(forKey: dependency) else { continue }
+                guard let first = self.index(of: tickets.first), let event = entries[first].event, current.vouches(for: event) else {
+                    waitingChained[dependency] = tickets
+                    continue
+                }
                 // Copies of one event share its ID: they all take the state.
-                for ticket in tickets { if let copy = self.index(of: ticket) { entries[copy].state = state } }
-                waitingChained[dependency] = nil
+                entries[first].state = state
+                for ticket in tickets.more { if let copy = self.index(of: ticket) { entries[copy].state = state } }
                 predecessor = event
                 break
             }
@@ -151,6 +155,28 @@ public struct AuthenticationQueue<Element> {
                 return
             }
             current = predecessor
+        }
+    }
+}
+
+extension AuthenticationQueue {
+    /// The tickets of the queued copies of one chained event, oldest first: almost always one, kept
+    /// without an array of its own (an allocation per chained event).
+    @usableFromInline struct Tickets {
+        /// 0 when empty: tickets count from 1.
+        @usableFromInline private(set) var first: UInt64 = 0
+        @usableFromInline var more: [UInt64] = []
+
+        @inlinable init() {}
+
+        @inlinable var isEmpty: Bool { first == 0 }
+
+        @inlinable mutating func add(_ ticket: UInt64) {
+            if isEmpty { first = ticket } else { more.append(ticket) }
+        }
+
+        @inlinable mutating func remove(_ ticket: UInt64) {
+            if first == ticket { first = more.isEmpty ? 0 : more.removeFirst() } else { more.removeAll { $0 == ticket } }
         }
     }
 }

@@ -99,7 +99,9 @@ public struct ChainVouchers: Sendable {
 
     /// Whether an authentic successor already vouched for `chained`; the claim is used up.
     public mutating func redeem(_ chained: SignedEvent) -> Bool {
-        claims.remove(Claim(topic: chained.event.topic, publisher: chained.event.publisher,
+        // Empty for a client's connection, which gets its chains in order: no claim to hash.
+        guard !claims.isEmpty else { return false }
+        return claims.remove(Claim(topic: chained.event.topic, publisher: chained.event.publisher,
                             sequence: chained.event.sequence, id: chained.id)) != nil
     }
 }

@@ -7,7 +7,7 @@ import Wire
 
 /// A broker's peer listener against a hand-driven peer: what a good peer gets through, and what a
 /// bad one gets (its link closed) while the broker keeps serving its clients.
-@Suite struct PeerLinkTests {
+@Suite(.timeLimit(.minutes(1))) struct PeerLinkTests {
     let peerKeys = SigningKeyPair()
 
     /// A broker with a peer listener, a topic that Bob subscribes to (so the broker serves it),
@@ -84,6 +84,33 @@ import Wire
         try impostor.send(hello(SigningKeyPair()))  // someone else's profile
         #expect(impostor.isClosedByPeer())
         try await bob.ping()
+        await broker.stop()
+    }
+
+    @Test func aLocalPublishHeldForADependencyIsAnsweredOnceAPeerBringsIt() async throws {
+        let broker = try await BrokerFixture { $0.peerListen = "127.0.0.1:0" }
+        let alice = SigningKeyPair(), bob = SigningKeyPair(), carol = SigningKeyPair()
+        let owner = try await broker.connect(alice)
+        let topic = try await TestTopic(on: owner, owner: alice, readers: [bob], publishers: [carol])
+        let reader = try await broker.connect(bob)
+        let subscription = try await reader.subscribe(topic.id)
+        let peer = try RawConnection(address: broker.peerAddress!)
+        try peer.handshake(as: peerKeys)
+        _ = try peer.receivePeerMessage()
+        try peer.send(hello(peerKeys))
+
+        let first = try topic.event("first", by: alice, sequence: 1)
+        let reply = try topic.event("reply", by: carol, sequence: 1, dependencies: [first.id])
+        let publisher = try await broker.connect(carol)
+        let published = Task { try await publisher.publish(reply) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(await broker.statistics().eventsAccepted == 0)  // held: the broker lacks `first`
+        try peer.send(.event(first))
+        let deadline = Task { try await Task.sleep(for: .seconds(10)); publisher.close() }  // unanswered fails, not hangs
+        #expect(try await published.value == reply.id)
+        deadline.cancel()
+        #expect(await collect(subscription, count: 2).map(\.id) == [first.id, reply.id])
+        reader.close()
         await broker.stop()
     }
 

@@ -46,6 +46,22 @@ import Wire
         #expect(causal.head(topic: topic, publisher: alice.keys.publicKey)?.sequence == 3)
     }
 
+    @Test func aHeadIsReadBackOnlyForItsOwnPublisherAndTopic() {
+        let (first, second) = (newTopic(), newTopic())
+        var alice = TestPublisher(topic: first)
+        let bob = TestPublisher(topic: first)
+        var causal = CausalDelivery()
+        let a1 = alice.next()
+        _ = causal.receive(a1, from: nil, now: 0, repairDelay: 10, archive: archive)  // the head written last
+        #expect(causal.head(topic: first, publisher: alice.keys.publicKey) == .init(sequence: 1, id: a1.id))
+        #expect(causal.head(topic: first, publisher: bob.keys.publicKey) == nil)
+        #expect(causal.head(topic: second, publisher: alice.keys.publicKey) == nil)
+        causal.setHead(topic: second, publisher: alice.keys.publicKey, .init(sequence: 7, id: nil))
+        #expect(causal.head(topic: first, publisher: alice.keys.publicKey)?.sequence == 1)
+        #expect(causal.head(topic: second, publisher: alice.keys.publicKey)?.sequence == 7)
+        #expect(causal.heads(topic: first).map(\.sequence) == [1])
+    }
+
     @Test func aDependencyAlreadyInTheArchiveCountsAsDelivered() {
         let topic = newTopic()
         var alice = TestPublisher(topic: topic)
