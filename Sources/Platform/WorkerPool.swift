@@ -37,12 +37,13 @@ public final class WorkerPool: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Queues `job` for a worker thread.
+    /// Queues `job` for a worker thread. The signal comes after the unlock: a worker woken while
+    /// the mutex is still held would wake only to block on it (two more futex calls and a switch).
     public func submit(_ job: @escaping @Sendable () -> Void) {
         pthread_mutex_lock(mutex)
         jobs.append(job)
-        pthread_cond_signal(condition)
         pthread_mutex_unlock(mutex)
+        pthread_cond_signal(condition)
     }
 
     /// Jobs waiting for a thread.
