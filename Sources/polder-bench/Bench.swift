@@ -51,11 +51,14 @@ struct Bench: ParsableCommand {
     @Option(help: "Seconds each scenario may take per broker before it counts as failed.")
     var timeout = 120.0
 
+    @Option(help: "Events, each signed alone, for Polder's figure of signature checks on one core and on all.")
+    var signedAloneEvents = 20_000
+
     @Option(help: "Events in Polder's store for its start-up figure (0 leaves it out).")
     var startupEvents = 0
 
     func validate() throws {
-        guard events > 0, fanOutEvents > 0, fanOutSubscribers > 0, window > 0, latencySeconds > 0, durableEvents > 0,
+        guard events > 0, signedAloneEvents > 0, fanOutEvents > 0, fanOutSubscribers > 0, window > 0, latencySeconds > 0, durableEvents > 0,
               queuedEvents > 0, idleConnections > 0, timeout > 0 else {
             throw ValidationError("counts, the window, durations and the timeout must be above zero")
         }
@@ -150,6 +153,16 @@ struct Bench: ParsableCommand {
         Console.standardOutput("\nPolder alone:")
         Console.standardOutput("  Ed25519 verifications/s, one core: \(Int(measureVerifyRate(seconds: 1)))")
         Console.standardOutput("  fsync/s (4 KiB write + fdatasync) in \(FileManager.default.temporaryDirectory.path): \(Int(try measureFsyncRate(seconds: 1)))")
+        if pinning, chosen.contains("throughput"), let polder = available.first(where: { $0.0 == .polder }) {
+            Console.standardOutput("  1 → 1, 128 B, each event signed alone, broker on CPU \(brokerCPUs) and then on all \(cores) CPUs...")
+            let rates = try [(brokerCPUs, brokerThreads), ("0-\(cores - 1)", cores)].map { (cpus, threads) throws -> Double in
+                let broker = try BrokerProcess(.polder, executable: polder.1, cpus: cpus, brokerThreads: threads)
+                defer { broker.stop() }
+                return try settings.throughput(broker, payload: 128, count: signedAloneEvents, subscribers: 1, signedAlone: true).rate
+            }
+            Console.standardOutput("  1 → 1, 128 B, each event signed alone: \(Int(rates[0])) events/s on CPU \(brokerCPUs), \(Int(rates[1])) on all \(cores) CPUs"
+                                   + String(format: " (%.2f times)", rates[1] / rates[0]))
+        }
         if startupEvents > 0, let polder = available.first(where: { $0.0 == .polder }) {
             Console.standardOutput("  start-up: filling a store with \(startupEvents) events...")
             let startup = try StartupRun(events: startupEvents, payload: 128)

@@ -21,7 +21,10 @@ struct Scenarios {
 
     /// Deliveries per second from one publisher to `subscribers`, and broker CPU seconds per
     /// million deliveries. The publisher keeps at most `window` events ahead of the slowest subscriber.
-    func throughput(_ broker: BrokerProcess, payload: Int, count: Int, subscribers: Int) throws(BenchError) -> (rate: Double, cpuPerMillion: Double) {
+    /// Its events go as chains (one signature per segment), or with `signedAlone` each with a
+    /// signature of its own, which makes signature checks the broker's main work.
+    func throughput(_ broker: BrokerProcess, payload: Int, count: Int, subscribers: Int,
+                    signedAlone: Bool = false) throws(BenchError) -> (rate: Double, cpuPerMillion: Double) {
         let deadline = Self.deadline(timeout)
         let driver = try broker.kind.driver(port: broker.port, run: "t\(payload)x\(subscribers)")
         let publisher = try driver.connect(.publisher, client: "publisher")
@@ -31,7 +34,8 @@ struct Scenarios {
             try driver.subscribe(subscriber, durable: nil)
             connections.append(subscriber)
         }
-        let frames = try driver.publications(1...UInt64(count), payload: payload, acknowledged: false, streamed: true, from: publisher)
+        let frames = try driver.publications(1...UInt64(count), payload: payload, acknowledged: false, streamed: !signedAlone,
+                                             from: publisher)
         let receiver = Receiver(connections, subscribers: Set(1...subscribers))
         receiver.start()
         defer { _ = try? receiver.stop() }
