@@ -48,6 +48,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Idle connections opened for the memory-per-connection figure.")
     var idleConnections = 10_000
 
+    @Option(help: "Rounds of every scenario. The brokers take turns within a round, each round starting with the next; the table gives each figure's median, and a second table its lowest and highest.")
+    var rounds = 5
+
     @Option(help: "Seconds each scenario may take per broker before it counts as failed.")
     var timeout = 120.0
 
@@ -58,9 +61,9 @@ struct Bench: ParsableCommand {
     var startupEvents = 0
 
     func validate() throws {
-        guard events > 0, signedAloneEvents > 0, fanOutEvents > 0, fanOutSubscribers > 0, window > 0, latencySeconds > 0, durableEvents > 0,
+        guard events > 0, rounds > 0, signedAloneEvents > 0, fanOutEvents > 0, fanOutSubscribers > 0, window > 0, latencySeconds > 0, durableEvents > 0,
               queuedEvents > 0, idleConnections > 0, timeout > 0 else {
-            throw ValidationError("counts, the window, durations and the timeout must be above zero")
+            throw ValidationError("counts, rounds, the window, durations and the timeout must be above zero")
         }
     }
 
@@ -93,24 +96,30 @@ struct Bench: ParsableCommand {
                                  idleConnections: idleConnections, timeout: timeout)
         let chosen = Set(scenarios.split(separator: ",").map(String.init))
 
-        /// Runs `body` once per broker, each in a fresh broker process, and records its figures.
+        /// Runs `body` once per broker and round, each in a fresh broker process, and records its
+        /// figures. Taking turns spreads the machine's drift over all brokers alike.
         func scenario(_ name: String, _ rows: [(String, Report.Better, Int)], _ body: (BrokerProcess) throws -> [Double]) {
             guard chosen.contains(name) else { return }
             Console.standardOutput("\n\(name):")
-            for (kind, executable) in available {
-                Console.standardOutput("  \(kind.name)...")
-                let result: Result<[Double], BenchError>
-                do {
-                    let broker = try BrokerProcess(kind, executable: executable, cpus: pinning ? brokerCPUs : nil, brokerThreads: brokerThreads)
-                    defer { broker.stop() }
-                    result = .success(try body(broker))
-                } catch let error as BenchError {
-                    result = .failure(error)
-                } catch {
-                    result = .failure(BenchError("\(error)"))
-                }
-                for (index, row) in rows.enumerated() {
-                    report.record(row.0, row.1, decimals: row.2, kind, result.map { $0[index] })
+            for round in 0..<rounds {
+                let roundText = rounds > 1 ? " (round \(round + 1) of \(rounds))" : ""
+                for turn in available.indices {
+                    let (kind, executable) = available[(turn + round) % available.count]
+                    Console.standardOutput("  \(kind.name)\(roundText)...")
+                    let result = Result { () throws(BenchError) -> [Double] in
+                        do {
+                            let broker = try BrokerProcess(kind, executable: executable, cpus: pinning ? brokerCPUs : nil, brokerThreads: brokerThreads)
+                            defer { broker.stop() }
+                            return try body(broker)
+                        } catch let error as BenchError {
+                            throw error
+                        } catch {
+                            throw BenchError("\(error)")
+                        }
+                    }
+                    for (index, row) in rows.enumerated() {
+                        report.record(row.0, row.1, decimals: row.2, kind, result.map { $0[index] })
+                    }
                 }
             }
         }
@@ -175,6 +184,7 @@ struct Bench: ParsableCommand {
             Console.standardOutput(String(format: "  start-up to listening: %.0f ms empty, %.0f ms with %d stored events", empty * 1000, full * 1000, startupEvents))
         }
         Console.standardOutput("\n" + report.markdown())
+        if rounds > 1 { Console.standardOutput("\nOver \(rounds) rounds:\n\n" + report.spreadMarkdown()) }
     }
 
     /// Ten thousand connections need more descriptors than the usual soft limit.

@@ -29,7 +29,7 @@ import Testing
         let bench = try ChildProcess("polder-bench", [
             "--brokers", "polder", "--events", "300", "--fan-out-events", "50", "--fan-out-subscribers", "4", "--window", "100",
             "--latency-seconds", "0.5", "--durable-events", "200", "--queued-events", "300", "--idle-connections", "50",
-            "--signed-alone-events", "200", "--timeout", "60",
+            "--signed-alone-events", "200", "--timeout", "60", "--rounds", "2",
         ], in: directory)
         let status = try await bench.wait(seconds: 240)
         #expect(status == 0, "polder-bench failed: \(bench.stderr)\n\(bench.stdout)")
@@ -53,6 +53,19 @@ import Testing
         // Rates and latencies measured, not left at zero.
         for figure in expected where figure.hasSuffix("/s") || figure.contains("p50") { #expect(rows[figure]! > 0, "\(figure) is zero") }
         #expect(output.contains { $0.contains("Polder: 1 → 1, 128 B: events/s:") }, "no progress lines")
+        // Two rounds of each scenario, and each figure's spread over them in a second table.
+        #expect(output.contains("  Polder (round 2 of 2)..."), "no second round")
+        #expect(output.filter { $0.hasPrefix("    Polder: latency at 1000/s, p50 µs: ") }.count == 2)
+        let spread = output.drop { $0 != "Over 2 rounds:" }.filter { $0.hasPrefix("| ") }
+        #expect(spread.count == expected.count + 1, "spread table:\n\(bench.stdout)")
+        for line in spread.dropFirst() {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            let bounds = cells.count == 2 ? cells[1].split(separator: "–").compactMap { Double($0.replacingOccurrences(of: ",", with: "")) } : []
+            #expect(bounds.count == 2 && bounds[0] <= bounds[1], "not a lowest–highest pair: \(line)")
+            if bounds.count == 2, let median = rows[cells[0]] {
+                #expect(bounds[0] <= median && median <= bounds[1], "\(cells[0]): median \(median) outside \(line)")
+            }
+        }
         #expect(output.contains { $0.hasPrefix("  Ed25519 verifications/s, one core: ") })
         if ProcessInfo.processInfo.activeProcessorCount >= 2 {
             #expect(output.contains { $0.hasPrefix("  1 → 1, 128 B, each event signed alone: ") && $0.contains(" on all ") },
@@ -66,7 +79,8 @@ import Testing
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         for (arguments, reason) in [(["--events", "0"], "must be above zero"), (["--brokers", "rabbitmq"], "unknown broker 'rabbitmq'"),
-                                    (["--timeout", "0"], "must be above zero")] {
+                                    (["--timeout", "0"], "must be above zero"),
+                                    (["--rounds", "0"], "must be above zero")] {
             let bench = try ChildProcess("polder-bench", arguments + ["--scenarios", "idle"], in: directory)
             #expect(try await bench.wait(seconds: 30) != 0, "\(arguments) was taken")
             #expect(bench.stderr.contains(reason), "\(arguments): \(bench.stderr)")
