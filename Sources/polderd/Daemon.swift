@@ -34,12 +34,6 @@ final class Daemon {
         let loop: EventLoop
         do { loop = try EventLoop() } catch { throw BrokerError(error.message) }
         let broker = try Broker(identity: identity, configuration: settings.broker, loop: loop, logger: logger)
-        let address = try broker.start()
-        // A parent may have started us with these signals blocked (the mask is inherited).
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
-        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         var stopping = false
         let stop = { [logger, serviceManager] (name: String) in
             guard !stopping else { return }
@@ -53,6 +47,13 @@ final class Daemon {
             SignalWatcher(loop: loop, signal: SIGINT) { stop("SIGINT") },
             SignalWatcher(loop: loop, signal: SIGHUP) { [unowned self] in if !stopping { reload(broker) } },
         ]
+        // A parent may have started us with these signals blocked (the mask is inherited). They are
+        // watched before the listener opens: whoever sees "listening on" may signal at once.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+        let address = try broker.start()
         var watchdog: Timer?
         if let interval = serviceManager.watchdogInterval {
             // Pinged from the loop itself: a loop that hangs stops the pings and systemd restarts us.
@@ -62,9 +63,10 @@ final class Daemon {
             logger.info("systemd watchdog: pinging every \(interval / 2) s")
         }
         serviceManager.ready(status: "serving clients on \(address)")
-        loop.run()
+        // The watchers must outlive the loop: an optimized build may free a value after its last
+        // use, and with them freed a signal kills the daemon instead of stopping it.
+        withExtendedLifetime(watchers) { loop.run() }
         watchdog?.cancel()
-        _ = watchers
         broker.closeStore()
         let statistics = broker.statistics
         logger.notice("stopped: \(statistics.eventsAccepted) event(s) accepted, \(statistics.eventsDelivered) delivered, \(statistics.commits) commit(s)")
